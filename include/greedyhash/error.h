@@ -1,0 +1,16 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace greedyhash {
+
+// An error caused by the user's input (a file, a flag, a config value). Its message is
+// one line that names the offending thing and what was expected; the executables print
+// it as is and exit non-zero. Anything else escaping to main() is a bug.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+}  // namespace greedyhash

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <torch/nn/modules/linear.h>
+
+#include "greedyhash/model/alexnet.h"
+
+namespace greedyhash {
+
+struct GreedyHashOutput {
+  torch::Tensor logits;  // N x C, from the K -> C classifier applied to the codes
+  torch::Tensor h;       // N x K continuous codes (hash layer output)
+  torch::Tensor codes;   // N x K, sign(h) in {-1, +1}
+};
+
+// AlexNet -> hash layer (4096 -> K) -> GreedySign -> classifier (K -> C, no bias).
+//
+// Parameter names: the backbone's submodules are registered directly on this module, so
+// the backbone keeps torchvision's names (features.0.weight, classifier.1.weight, ...)
+// in state dicts and checkpoints; the two new layers are hash_layer.{weight,bias} and
+// code_classifier.weight.
+class GreedyHashImpl : public torch::nn::Module {
+ public:
+  GreedyHashImpl(int64_t bits, int64_t num_classes);
+
+  GreedyHashOutput forward(const torch::Tensor& images);
+
+  int64_t bits() const { return bits_; }
+  int64_t num_classes() const { return num_classes_; }
+
+  AlexNet backbone{nullptr};
+  torch::nn::Linear hash_layer{nullptr};
+  torch::nn::Linear code_classifier{nullptr};
+
+ private:
+  int64_t bits_;
+  int64_t num_classes_;
+};
+TORCH_MODULE(GreedyHash);
+
+}  // namespace greedyhash

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package greedyhash's build, tests and benchmarks need.
+# Idempotent: packages already present are left alone. Runs as root or through sudo.
+set -euo pipefail
+
+packages=(
+  cmake g++ make
+  libtorch-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev
+  libgloo-dev
+  # Without it Debian's LibTorch falls back to reference BLAS and AlexNet's fully
+  # connected layers run about 3x slower.
+  libopenblas0-pthread
+  # numpy reads our .npy files in the tests; python3-torch reads checkpoints and runs the
+  # Python reference benchmark.
+  python3-numpy python3-torch python3-torchvision
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install_deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install_deps: run as root or install sudo" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "install_deps: installing ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,62 @@
+#include "greedyhash/io/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "greedyhash/error.h"
+
+namespace greedyhash {
+
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+}  // namespace
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+  const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec) throw Error("cannot create folder " + folder.string() + ": " + ec.message());
+
+  std::string temp = (folder / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) throw Error("cannot write " + path.string() + ": " + errno_text());
+
+  const auto fail = [&](const std::string& what) {
+    const std::string reason = errno_text();
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw Error("cannot write " + path.string() + " (" + what + "): " + reason);
+  };
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write");
+    }
+    written += static_cast<size_t>(n);
+  }
+  // mkstemp creates 0600; results are meant to be shared, so make them world-readable
+  // (reading the umask to do better would briefly change it for every thread).
+  if (::fchmod(fd, 0644) != 0) fail("chmod");
+  if (::fsync(fd) != 0) fail("fsync");
+  if (::close(fd) != 0) {
+    const std::string reason = errno_text();
+    ::unlink(temp.c_str());
+    throw Error("cannot write " + path.string() + " (close): " + reason);
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string reason = errno_text();
+    ::unlink(temp.c_str());
+    throw Error("cannot write " + path.string() + " (rename): " + reason);
+  }
+}
+
+}  // namespace greedyhash

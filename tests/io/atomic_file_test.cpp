@@ -1,0 +1,61 @@
+#include "greedyhash/io/atomic_file.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "greedyhash/error.h"
+
+namespace greedyhash {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+fs::path fresh_folder(const std::string& name) {
+  const auto folder = fs::temp_directory_path() / ("greedyhash_atomic_" + name);
+  fs::remove_all(folder);
+  return folder;
+}
+
+TEST(WriteFileAtomically, CreatesFoldersAndWritesExactBytes) {
+  const auto folder = fresh_folder("create");
+  const auto path = folder / "a" / "b.bin";
+  const std::string bytes("x\0y\n", 4);
+  write_file_atomically(path, bytes);
+  EXPECT_EQ(read_all(path), bytes);
+  // Only the target is left behind: no temporary files.
+  EXPECT_EQ(std::distance(fs::directory_iterator(path.parent_path()), fs::directory_iterator()), 1);
+}
+
+TEST(WriteFileAtomically, ReplacesAnExistingFile) {
+  const auto path = fresh_folder("replace") / "f.txt";
+  write_file_atomically(path, "old contents");
+  write_file_atomically(path, "new");
+  EXPECT_EQ(read_all(path), "new");
+}
+
+TEST(WriteFileAtomically, FailureLeavesTheOldFileAndNamesThePath) {
+  const auto folder = fresh_folder("fail");
+  const auto path = folder / "target";
+  // A directory in the way makes the final rename fail after the data was written.
+  fs::create_directories(path / "occupied");
+  try {
+    write_file_atomically(path, "data");
+    FAIL() << "expected greedyhash::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::is_directory(path / "occupied"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(folder), fs::directory_iterator()), 1);
+}
+
+}  // namespace
+}  // namespace greedyhash
