@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace greedyhash {
+
+// Everything a run is configured by. Defaults are the paper's CIFAR-10 (I) protocol
+// (PROTOCOL.md); configs/cifar10-1_<bit>.json spell them out per bit length.
+struct Config {
+  int64_t bit = 48;
+  std::string dataset = "cifar10-1";
+  std::string data_dir;
+  int64_t input_size = 224;
+  int64_t epochs = 50;
+  int64_t batch_size = 32;
+  double lr = 1e-3;
+  int64_t lr_step = 30;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  double alpha = 0.1;
+  int64_t seed = 2000;
+  int64_t eval_every = 2;
+  std::string device = "auto";
+  int64_t threads = 0;
+  std::string output_dir = "output";
+  std::string pretrained;
+  int64_t train_limit = 0;
+  int64_t topk = 0;
+  std::string precision = "fp32";
+};
+
+enum class ConfigType { Int, Float, String };
+
+// One configuration key: its JSON name (snake_case; the command-line flag is the
+// kebab-case form), type, help text, and how to read and write it on a Config. The
+// table of keys is the single place a key is defined: JSON parsing, validation, flags
+// and --help are all derived from it.
+struct ConfigKey {
+  std::string name;
+  ConfigType type;
+  std::string help;
+  std::function<void(Config&, const nlohmann::json&)> set;
+  std::function<nlohmann::json(const Config&)> get;
+};
+
+const std::vector<ConfigKey>& config_keys();
+
+// "data_dir" -> "data-dir".
+std::string flag_name(const std::string& key);
+
+// Applies the keys of a JSON object onto `config`. Unknown keys, values of the wrong
+// type and out-of-range values throw greedyhash::Error naming the key and `source`
+// (a file name or "command line").
+void apply_config_json(Config& config, const nlohmann::json& object, const std::string& source);
+
+// Parses a value given on the command line for `key` ("48", "1e-3", "output").
+nlohmann::json parse_config_value(const ConfigKey& key, const std::string& text);
+
+// Reads a config file; a missing file, malformed JSON or a bad key is one-line error.
+Config load_config(const std::filesystem::path& path);
+
+// Range checks across all keys; throws naming the key and source.
+void validate_config(const Config& config, const std::string& source);
+
+nlohmann::json config_to_json(const Config& config);
+
+}  // namespace greedyhash

@@ -1,0 +1,87 @@
+#include "greedyhash/cli/config_flags.h"
+
+#include <nlohmann/json.hpp>
+
+#include "greedyhash/error.h"
+
+namespace greedyhash {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+const ConfigKey& key_named(const std::string& name) {
+  for (const auto& k : config_keys()) {
+    if (k.name == name) return k;
+  }
+  throw Error("internal: no config key " + name);
+}
+
+int64_t override_or(const ConfigFlags& flags, const std::string& name, int64_t fallback) {
+  const auto it = flags.overrides.find(name);
+  if (it == flags.overrides.end()) return fallback;
+  return parse_config_value(key_named(name), it->second).get<int64_t>();
+}
+
+}  // namespace
+
+void add_config_flags(CLI::App& app, ConfigFlags& flags) {
+  app.add_option("--config", flags.config_file,
+                 "JSON config file (default: configs/cifar10-1_<bit>.json)")
+      ->check(CLI::ExistingFile);
+  for (const auto& k : config_keys()) {
+    const std::string name = k.name;
+    auto* option = app.add_option_function<std::string>(
+        "--" + flag_name(name), [&flags, name](const std::string& v) { flags.overrides[name] = v; },
+        k.help);
+    option->type_name(k.type == ConfigType::String ? "TEXT"
+                      : k.type == ConfigType::Int  ? "INT"
+                                                   : "NUMBER");
+  }
+}
+
+fs::path preset_config_path(int64_t bit) {
+  const std::string file = "cifar10-1_" + std::to_string(bit) + ".json";
+  for (const fs::path& folder :
+       {fs::path("configs"), fs::path(GREEDYHASH_SOURCE_DIR) / "configs"}) {
+    if (fs::exists(folder / file)) return folder / file;
+  }
+  throw Error("no preset config " + file + " in ./configs or " + GREEDYHASH_SOURCE_DIR +
+              "/configs; pass --config FILE (presets exist for 12, 24, 32 and 48 bits)");
+}
+
+fs::path run_folder(const Config& config) {
+  return fs::path(config.output_dir) / ("bit_" + std::to_string(config.bit));
+}
+
+Config resolve_config(const ConfigFlags& flags, ConfigBase base) {
+  json overrides = json::object();
+  for (const auto& [name, text] : flags.overrides) {
+    overrides[name] = parse_config_value(key_named(name), text);
+  }
+
+  Config config;
+  bool from_run = false;
+  if (base == ConfigBase::RunFolder && flags.config_file.empty()) {
+    Config probe;
+    probe.bit = override_or(flags, "bit", probe.bit);
+    if (const auto it = flags.overrides.find("output_dir"); it != flags.overrides.end()) {
+      probe.output_dir = it->second;
+    }
+    const auto resolved = run_folder(probe) / "config.json";
+    if (fs::exists(resolved)) {
+      config = load_config(resolved);
+      from_run = true;
+    }
+  }
+  if (!from_run) {
+    config = load_config(flags.config_file.empty()
+                             ? preset_config_path(override_or(flags, "bit", Config{}.bit))
+                             : fs::path(flags.config_file));
+  }
+  apply_config_json(config, overrides, "command line");
+  return config;
+}
+
+}  // namespace greedyhash

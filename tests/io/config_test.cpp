@@ -1,0 +1,111 @@
+#include "greedyhash/io/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "greedyhash/error.h"
+
+namespace greedyhash {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path write_temp(const std::string& name, const std::string& text) {
+  const auto path = fs::temp_directory_path() / ("greedyhash_config_" + name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, PresetsSpellOutThePaperProtocol) {
+  // PROTOCOL.md: SGD 1e-3, momentum 0.9, wd 5e-4, x0.1 every 30 epochs, 50 epochs,
+  // batch 32, alpha 0.1, input 224, seed 2000; eval every 2 epochs (issue 5).
+  for (int bit : {12, 24, 32, 48}) {
+    const auto path = fs::path(GREEDYHASH_SOURCE_DIR) / "configs" /
+                      ("cifar10-1_" + std::to_string(bit) + ".json");
+    const Config c = load_config(path);
+    EXPECT_EQ(c.bit, bit);
+    EXPECT_EQ(c.dataset, "cifar10-1");
+    EXPECT_EQ(c.lr, 1e-3);
+    EXPECT_EQ(c.momentum, 0.9);
+    EXPECT_EQ(c.weight_decay, 5e-4);
+    EXPECT_EQ(c.lr_step, 30);
+    EXPECT_EQ(c.epochs, 50);
+    EXPECT_EQ(c.batch_size, 32);
+    EXPECT_EQ(c.alpha, 0.1);
+    EXPECT_EQ(c.input_size, 224);
+    EXPECT_EQ(c.seed, 2000);
+    EXPECT_EQ(c.eval_every, 2);
+  }
+}
+
+TEST(Config, KeysAreTheFixedInterfaceNames) {
+  const std::vector<std::string> expected = {
+      "bit",     "dataset",    "data_dir",     "input_size",  "epochs", "batch_size", "lr",
+      "lr_step", "momentum",   "weight_decay", "alpha",       "seed",   "eval_every", "device",
+      "threads", "output_dir", "pretrained",   "train_limit", "topk",   "precision"};
+  std::vector<std::string> names;
+  for (const auto& k : config_keys()) names.push_back(k.name);
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(flag_name("weight_decay"), "weight-decay");
+}
+
+TEST(Config, UnknownKeyNamesTheKeyAndTheFile) {
+  const auto path = write_temp("unknown.json", R"({"bit": 12, "learning_rate": 0.1})");
+  const auto message = error_of([&] { load_config(path); });
+  EXPECT_NE(message.find("'learning_rate'"), std::string::npos) << message;
+  EXPECT_NE(message.find(path.string()), std::string::npos) << message;
+}
+
+TEST(Config, WrongTypeNamesTheKey) {
+  const auto path = write_temp("type.json", R"({"epochs": "fifty"})");
+  const auto message = error_of([&] { load_config(path); });
+  EXPECT_NE(message.find("'epochs' must be an integer"), std::string::npos) << message;
+  // An integer-valued key given a fraction is a type error too.
+  EXPECT_FALSE(error_of([&] { load_config(write_temp("frac.json", R"({"bit": 12.5})")); }).empty());
+}
+
+TEST(Config, OutOfRangeValuesAreRejected) {
+  EXPECT_NE(error_of([&] { load_config(write_temp("bit.json", R"({"bit": 0})")); }).find("'bit'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { load_config(write_temp("lr.json", R"({"lr": -0.1})")); }).find("'lr'"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              load_config(write_temp("ds.json", R"({"dataset": "mnist"})"));
+            }).find("'dataset'"),
+            std::string::npos);
+}
+
+TEST(Config, MalformedJsonAndMissingFileNameTheFile) {
+  const auto path = write_temp("bad.json", R"({"bit": 12,)");
+  auto message = error_of([&] { load_config(path); });
+  EXPECT_NE(message.find("not valid JSON"), std::string::npos) << message;
+  EXPECT_NE(message.find(path.string()), std::string::npos) << message;
+  message = error_of([&] { load_config("/nonexistent/greedyhash.json"); });
+  EXPECT_NE(message.find("/nonexistent/greedyhash.json"), std::string::npos) << message;
+}
+
+TEST(Config, CommandLineValuesAreParsedByType) {
+  const auto& keys = config_keys();
+  const auto& lr = *std::find_if(keys.begin(), keys.end(), [](auto& k) { return k.name == "lr"; });
+  const auto& bit =
+      *std::find_if(keys.begin(), keys.end(), [](auto& k) { return k.name == "bit"; });
+  EXPECT_EQ(parse_config_value(lr, "1e-3").get<double>(), 1e-3);
+  EXPECT_EQ(parse_config_value(bit, "48").get<int64_t>(), 48);
+  EXPECT_THROW(parse_config_value(bit, "48x"), Error);
+  EXPECT_THROW(parse_config_value(lr, "fast"), Error);
+}
+
+}  // namespace
+}  // namespace greedyhash
