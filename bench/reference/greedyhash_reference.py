@@ -1,0 +1,293 @@
+#!/usr/bin/python3
+"""GreedyHash on CIFAR-10 (I), written the way a PyTorch user would write it.
+
+This is the baseline the C++ benchmarks are compared against: torchvision AlexNet,
+a hash layer with a straight-through sign, PIL + ImageFolder + DataLoader input.
+It prints one JSON object on stdout; progress goes to stderr.
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+from torch.utils.data import ConcatDataset, DataLoader, Subset
+from torchvision import datasets, transforms
+
+QUERY_PER_CLASS = 100
+TRAIN_PER_CLASS = 500
+ALPHA = 0.1
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+class GreedySign(torch.autograd.Function):
+    """Forward: sign with sign(0) = +1. Backward: the gradient passes unchanged."""
+
+    @staticmethod
+    def forward(ctx, h):
+        return torch.where(h >= 0, torch.ones_like(h), -torch.ones_like(h))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output
+
+
+class GreedyHashNet(nn.Module):
+    def __init__(self, bit, num_classes, pretrained=None):
+        super().__init__()
+        alexnet = torchvision.models.alexnet(weights=None)
+        if pretrained:
+            alexnet.load_state_dict(torch.load(pretrained, map_location="cpu"))
+        self.features = alexnet.features
+        self.avgpool = alexnet.avgpool
+        # torchvision's classifier without its last 4096->1000 layer; keeping the
+        # Sequential keeps the parameter names classifier.1 / classifier.4.
+        self.classifier = nn.Sequential(*list(alexnet.classifier.children())[:6])
+        self.hash_layer = nn.Linear(4096, bit)
+        self.code_classifier = nn.Linear(bit, num_classes, bias=False)
+
+    def forward(self, x):
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        x = self.classifier(x)
+        h = self.hash_layer(x)
+        b = GreedySign.apply(h)
+        return h, b, self.code_classifier(b)
+
+
+def greedy_hash_loss(h, logits, labels):
+    return F.cross_entropy(logits, labels) + ALPHA * (h.abs() - 1).abs().pow(3).mean()
+
+
+def cifar10_i_split(labels, seed):
+    """Per class: seeded permutation; first 100 -> query, next 500 -> train, rest -> database-only.
+
+    Returns (query, train, database) index arrays into the pooled set, each sorted
+    ascending; database = train + database-only.
+    """
+    rng = np.random.RandomState(seed)
+    query, train, db_only = [], [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        query.append(idx[:QUERY_PER_CLASS])
+        train.append(idx[QUERY_PER_CLASS : QUERY_PER_CLASS + TRAIN_PER_CLASS])
+        db_only.append(idx[QUERY_PER_CLASS + TRAIN_PER_CLASS :])
+    query = np.sort(np.concatenate(query))
+    train = np.sort(np.concatenate(train))
+    database = np.sort(np.concatenate([train] + db_only))
+    return query, train, database
+
+
+def evenly_spaced(indices, n):
+    """n items spread evenly over a sorted index list: indices[floor(i * len / n)].
+
+    Pool order is class-sorted, so a plain prefix would hold one or two classes only.
+    """
+    if n is None or n >= len(indices):
+        return indices
+    return indices[(np.arange(n) * len(indices)) // n]
+
+
+def mean_average_precision(query_codes, query_labels, db_codes, db_labels):
+    """mAP@all over Hamming ranking, ties broken by database index (stable sort).
+
+    Codes are in {-1, +1}; labels are one-hot / multi-hot rows. A query with no
+    relevant item contributes AP 0. Returns (mAP, number of queries without relevant items).
+    """
+    bits = query_codes.shape[1]
+    hamming = 0.5 * (bits - query_codes @ db_codes.T)
+    relevant_all = (query_labels @ db_labels.T) > 0
+    aps = np.zeros(len(query_codes))
+    no_relevant = 0
+    for q in range(len(query_codes)):
+        order = np.argsort(hamming[q], kind="stable")
+        relevant = relevant_all[q, order]
+        r = int(relevant.sum())
+        if r == 0:
+            no_relevant += 1
+            continue
+        positions = np.flatnonzero(relevant) + 1
+        aps[q] = np.mean(np.arange(1, r + 1) / positions)
+    return float(aps.mean()), no_relevant
+
+
+def encode(model, loader, device):
+    model.eval()
+    codes, logits_all = [], []
+    with torch.no_grad():
+        for images, _ in loader:
+            _, b, logits = model(images.to(device, non_blocking=True))
+            codes.append(b.cpu())
+            logits_all.append(logits.cpu())
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return torch.cat(codes).numpy(), torch.cat(logits_all).numpy()
+
+
+def peak_rss_mb():
+    # Linux reports ru_maxrss in KiB; RUSAGE_CHILDREN is the largest reaped child
+    # (a DataLoader worker), not a sum over children.
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    return own, children
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--data-dir", required=True, help="image-folder root with train/ and test/")
+    p.add_argument("--bit", type=int, default=48)
+    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                   help="DataLoader num_workers (default: min(4, cores))")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--eval-batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--train-images", type=int, default=None,
+                   help="train on N images of the train split (evenly spaced)")
+    p.add_argument("--database-size", type=int, default=None)
+    p.add_argument("--query-size", type=int, default=None)
+    p.add_argument("--warmup-batches", type=int, default=3,
+                   help="training batches excluded from train_img_per_s")
+    p.add_argument("--quick", action="store_true",
+                   help="320 train images, 5,000 database images, 100 queries")
+    p.add_argument("--pretrained", default=None, help="torchvision alexnet state_dict (.pth)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=2000)
+    args = p.parse_args()
+    if args.quick:
+        args.train_images = args.train_images or 320
+        args.database_size = args.database_size or 5000
+        args.query_size = args.query_size or 100
+    return args
+
+
+def main():
+    args = parse_args()
+    wall_start = time.perf_counter()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    pin = device.type == "cuda"
+
+    transform = transforms.Compose([
+        transforms.Resize((224, 224), interpolation=transforms.InterpolationMode.BILINEAR),
+        transforms.ToTensor(),
+        transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
+    ])
+
+    t0 = time.perf_counter()
+    train_folder = datasets.ImageFolder(os.path.join(args.data_dir, "train"), transform)
+    test_folder = datasets.ImageFolder(os.path.join(args.data_dir, "test"), transform)
+    if train_folder.classes != test_folder.classes:
+        sys.exit(f"{args.data_dir}: train/ and test/ must hold the same class folders")
+    pool = ConcatDataset([train_folder, test_folder])
+    labels = np.array(train_folder.targets + test_folder.targets)
+    num_classes = len(train_folder.classes)
+    query_idx, train_idx, db_idx = cifar10_i_split(labels, args.seed)
+    train_idx = evenly_spaced(train_idx, args.train_images)
+    db_idx = evenly_spaced(db_idx, args.database_size)
+    query_idx = evenly_spaced(query_idx, args.query_size)
+    data_load_seconds = time.perf_counter() - t0
+    log(f"pool {len(pool)} images, {num_classes} classes; train {len(train_idx)}, "
+        f"query {len(query_idx)}, database {len(db_idx)}; {data_load_seconds:.2f} s")
+
+    train_loader = DataLoader(Subset(pool, train_idx), batch_size=args.batch_size, shuffle=True,
+                              num_workers=args.workers, pin_memory=pin,
+                              generator=torch.Generator().manual_seed(args.seed))
+
+    def eval_loader(indices):
+        return DataLoader(Subset(pool, indices), batch_size=args.eval_batch_size,
+                          shuffle=False, num_workers=args.workers, pin_memory=pin)
+
+    model = GreedyHashNet(args.bit, num_classes, args.pretrained).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9,
+                                weight_decay=5e-4)
+
+    # Timing starts after the first few batches (worker start-up, allocator warm-up) and
+    # covers the whole pipeline: loading, forward, loss, backward, SGD step.
+    global_step, timed_images, t_train = 0, 0, None
+    for epoch in range(args.epochs):
+        model.train()
+        running_loss, seen = 0.0, 0
+        for step, (images, targets) in enumerate(train_loader):
+            if global_step == args.warmup_batches:
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                t_train = time.perf_counter()
+            images = images.to(device, non_blocking=True)
+            targets = targets.to(device, non_blocking=True)
+            h, _, logits = model(images)
+            loss = greedy_hash_loss(h, logits, targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            running_loss += loss.item() * len(targets)
+            seen += len(targets)
+            if t_train is not None:
+                timed_images += len(targets)
+            if step % 10 == 0:
+                log(f"epoch {epoch + 1} step {step}: loss {loss.item():.4f}")
+            global_step += 1
+        log(f"epoch {epoch + 1}: mean loss {running_loss / max(seen, 1):.4f}")
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    train_img_per_s = timed_images / (time.perf_counter() - t_train) if t_train else None
+
+    t_eval = time.perf_counter()
+    query_codes, query_logits = encode(model, eval_loader(query_idx), device)
+    t_db = time.perf_counter()
+    db_codes, _ = encode(model, eval_loader(db_idx), device)
+    encode_seconds = time.perf_counter() - t_db
+    log(f"encoded {len(query_idx)} queries and {len(db_idx)} database images")
+    one_hot = np.eye(num_classes, dtype=np.float32)
+    map_all, no_relevant = mean_average_precision(
+        query_codes.astype(np.float32), one_hot[labels[query_idx]],
+        db_codes.astype(np.float32), one_hot[labels[db_idx]])
+    eval_seconds = time.perf_counter() - t_eval
+    accuracy = float((query_logits.argmax(1) == labels[query_idx]).mean())
+
+    rss_self, rss_children = peak_rss_mb()
+    print(json.dumps({
+        "impl": "python",
+        "train_img_per_s": train_img_per_s,
+        "encode_img_per_s": len(db_idx) / encode_seconds,
+        "eval_seconds": eval_seconds,
+        "map": map_all,
+        "query_accuracy": accuracy,
+        "queries_without_relevant": no_relevant,
+        "data_load_seconds": data_load_seconds,
+        "peak_rss_mb": rss_self + rss_children,
+        "peak_rss_self_mb": rss_self,
+        "peak_rss_children_mb": rss_children,
+        "threads": args.threads,
+        "workers": args.workers,
+        "device": str(device),
+        "precision": "fp32",
+        "bit": args.bit,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "train_images": int(len(train_idx)),
+        "timed_train_images": timed_images,
+        "database_size": int(len(db_idx)),
+        "query_size": int(len(query_idx)),
+        "pretrained": bool(args.pretrained),
+        "seed": args.seed,
+        "torch_version": torch.__version__,
+        "wall_seconds": time.perf_counter() - wall_start,
+    }))
+
+
+if __name__ == "__main__":
+    main()
