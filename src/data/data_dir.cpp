@@ -1,11 +1,13 @@
 #include "greedyhash/data/data_dir.h"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,19 +41,52 @@ fs::path data_root(fs::path folder) {
   }
 }
 
-// Runs `tar xzf archive -C folder`; returns tar's exit status (or -1 when it could not run).
-int run_tar(const fs::path& archive, const fs::path& folder) {
+struct TarResult {
+  int status = -1;    // tar's exit status; -1 when it could not be run or was killed
+  std::string error;  // first line tar wrote to stderr
+};
+
+// Runs `tar xzf archive -C folder`, collecting its stderr for the error message.
+TarResult run_tar(const fs::path& archive, const fs::path& folder) {
+  TarResult result;
   std::vector<std::string> args = {"tar", "xzf", archive.string(), "-C", folder.string()};
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  int err_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return result;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   pid_t pid = 0;
-  if (::posix_spawnp(&pid, "tar", nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  const int spawned = ::posix_spawnp(&pid, "tar", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(err_pipe[1]);
+  std::string messages;
+  if (spawned == 0) {
+    char chunk[4096];
+    for (;;) {
+      const ssize_t n = ::read(err_pipe[0], chunk, sizeof(chunk));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      messages.append(chunk, static_cast<size_t>(n));
+    }
+  }
+  ::close(err_pipe[0]);
+  if (spawned != 0) return result;
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
+    if (errno != EINTR) return result;
   }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::istringstream lines(messages);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) {
+      result.error = line;
+      break;
+    }
+  }
+  return result;
 }
 
 }  // namespace
@@ -83,12 +118,13 @@ fs::path resolve_data_dir(const fs::path& path, const fs::path& cache_dir) {
   if (::mkdtemp(temp.data()) == nullptr) {
     throw Error("cannot create a folder in " + cache_dir.string() + ": " + std::strerror(errno));
   }
-  const int status = run_tar(path, temp);
-  if (status != 0) {
+  const auto tar = run_tar(path, temp);
+  if (tar.status != 0) {
     fs::remove_all(temp, ec);
     throw Error("cannot unpack " + path.string() + " into " + cache_dir.string() + ": tar " +
-                (status < 0 ? std::string("could not be run")
-                            : "exited with status " + std::to_string(status)) +
+                (tar.status < 0 ? std::string("could not be run or was killed")
+                                : "exited with status " + std::to_string(tar.status)) +
+                (tar.error.empty() ? "" : " (" + tar.error + ")") +
                 "; expected a readable .tar.gz archive");
   }
   if (::rename(temp.c_str(), target.c_str()) != 0) {

@@ -55,80 +55,88 @@ void expect_error(const std::function<void()>& action, const std::vector<std::st
   }
 }
 
-TEST(Cifar10Binary, ReadsRecordsInBatchOrder) {
-  const auto folder = fresh_folder("binary") / "cifar-10-batches-bin";
-  write_batches(folder);
-  const auto data = read_cifar10_binary(folder);
-  ASSERT_EQ(data.size(), 27);
-  EXPECT_EQ(data.test_offset, 20);
-  EXPECT_EQ(data.num_classes(), 10);
-  EXPECT_FALSE(data.multi_label());
-  EXPECT_EQ(data.class_names, cifar10_class_names());
-  EXPECT_EQ(data.class_names[1], "automobile");
-  EXPECT_EQ(data.images.sizes(), (std::vector<int64_t>{27, 3, 32, 32}));
-  EXPECT_TRUE(data.images.is_contiguous());
-  int64_t i = 0;
-  for (int b = 0; b < 6; ++b) {
-    for (int r = 0; r < b + 2; ++r, ++i) {
-      EXPECT_EQ(data.sources[static_cast<size_t>(i)],
-                std::string(kBatches[b]) + "#" + std::to_string(r));
-      EXPECT_EQ(data.labels[i].argmax().item<int64_t>(), label_of(b, r));
-      EXPECT_EQ(data.labels[i].sum().item<int64_t>(), 1);
-      // Record byte 1 + k is channel k / 1024, row (k % 1024) / 32, column k % 32.
-      for (const int k : {0, 31, 32, 1023, 1024, 2047, 2048, 3071}) {
-        EXPECT_EQ(data.images[i][k / 1024][(k % 1024) / 32][k % 32].item<int>(), pixel_of(b, r, k))
-            << "image " << i << " byte " << k;
+TEST(Cifar10Binary, ReadsRecordsClassNamesAndBothLayouts) {
+  {
+    SCOPED_TRACE("ReadsRecordsInBatchOrder");
+    const auto folder = fresh_folder("binary") / "cifar-10-batches-bin";
+    write_batches(folder);
+    const auto data = read_cifar10_binary(folder);
+    ASSERT_EQ(data.size(), 27);
+    EXPECT_EQ(data.test_offset, 20);
+    EXPECT_EQ(data.num_classes(), 10);
+    EXPECT_FALSE(data.multi_label());
+    EXPECT_EQ(data.class_names, cifar10_class_names());
+    EXPECT_EQ(data.class_names[1], "automobile");
+    EXPECT_EQ(data.images.sizes(), (std::vector<int64_t>{27, 3, 32, 32}));
+    EXPECT_TRUE(data.images.is_contiguous());
+    int64_t i = 0;
+    for (int b = 0; b < 6; ++b) {
+      for (int r = 0; r < b + 2; ++r, ++i) {
+        EXPECT_EQ(data.sources[static_cast<size_t>(i)],
+                  std::string(kBatches[b]) + "#" + std::to_string(r));
+        EXPECT_EQ(data.labels[i].argmax().item<int64_t>(), label_of(b, r));
+        EXPECT_EQ(data.labels[i].sum().item<int64_t>(), 1);
+        // Record byte 1 + k is channel k / 1024, row (k % 1024) / 32, column k % 32.
+        for (const int k : {0, 31, 32, 1023, 1024, 2047, 2048, 3071}) {
+          EXPECT_EQ(data.images[i][k / 1024][(k % 1024) / 32][k % 32].item<int>(),
+                    pixel_of(b, r, k))
+              << "image " << i << " byte " << k;
+        }
       }
     }
   }
-}
-
-TEST(Cifar10Binary, ClassNamesFromMetaFile) {
-  const auto folder = fresh_folder("meta") / "cifar-10-batches-bin";
-  write_batches(folder);
-  std::ofstream(folder / "batches.meta.txt") << "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n";
-  EXPECT_EQ(read_cifar10_binary(folder).class_names[9], "j");
+  {
+    SCOPED_TRACE("ClassNamesFromMetaFile");
+    const auto folder = fresh_folder("meta") / "cifar-10-batches-bin";
+    write_batches(folder);
+    std::ofstream(folder / "batches.meta.txt") << "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n";
+    EXPECT_EQ(read_cifar10_binary(folder).class_names[9], "j");
+  }
+  {
+    SCOPED_TRACE("DetectsBothBinaryLayouts");
+    const auto root = fresh_folder("detect");
+    write_batches(root / "cifar-10-batches-bin");
+    const auto from_root = load_cifar10(root);
+    const auto from_batches = load_cifar10(root / "cifar-10-batches-bin");
+    EXPECT_EQ(from_root.size(), 27);
+    EXPECT_EQ(from_root.test_offset, 20);
+    EXPECT_TRUE(torch::equal(from_root.images, from_batches.images));
+    EXPECT_TRUE(torch::equal(from_root.labels, from_batches.labels));
+  }
 }
 
 TEST(Cifar10Binary, BadInputIsANamedError) {
-  const auto root = fresh_folder("bad");
-  expect_error([&] { read_cifar10_binary(root / "nothing"); }, {"nothing", "does not exist"});
-
-  const auto folder = root / "cifar-10-batches-bin";
-  write_batches(folder);
-  fs::resize_file(folder / "data_batch_3.bin", 3073 * 2 + 100);
-  expect_error([&] { read_cifar10_binary(folder); },
-               {"data_batch_3.bin", "6246 bytes", "3073-byte records"});
-
-  write_batches(folder);
-  fs::remove(folder / "test_batch.bin");
-  expect_error([&] { read_cifar10_binary(folder); }, {"test_batch.bin", "missing"});
-
-  write_batches(folder);
   {
-    std::fstream f(folder / "data_batch_2.bin", std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(3073);  // the label byte of record 1
-    f.put(static_cast<char>(10));
+    SCOPED_TRACE("BadInputIsANamedError");
+    const auto root = fresh_folder("bad");
+    expect_error([&] { read_cifar10_binary(root / "nothing"); }, {"nothing", "does not exist"});
+
+    const auto folder = root / "cifar-10-batches-bin";
+    write_batches(folder);
+    fs::resize_file(folder / "data_batch_3.bin", 3073 * 2 + 100);
+    expect_error([&] { read_cifar10_binary(folder); },
+                 {"data_batch_3.bin", "6246 bytes", "3073-byte records"});
+
+    write_batches(folder);
+    fs::remove(folder / "test_batch.bin");
+    expect_error([&] { read_cifar10_binary(folder); }, {"test_batch.bin", "missing"});
+
+    write_batches(folder);
+    {
+      std::fstream f(folder / "data_batch_2.bin", std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(3073);  // the label byte of record 1
+      f.put(static_cast<char>(10));
+    }
+    expect_error([&] { read_cifar10_binary(folder); },
+                 {"data_batch_2.bin", "record 1", "label 10"});
   }
-  expect_error([&] { read_cifar10_binary(folder); }, {"data_batch_2.bin", "record 1", "label 10"});
-}
-
-TEST(LoadCifar10, DetectsBothBinaryLayouts) {
-  const auto root = fresh_folder("detect");
-  write_batches(root / "cifar-10-batches-bin");
-  const auto from_root = load_cifar10(root);
-  const auto from_batches = load_cifar10(root / "cifar-10-batches-bin");
-  EXPECT_EQ(from_root.size(), 27);
-  EXPECT_EQ(from_root.test_offset, 20);
-  EXPECT_TRUE(torch::equal(from_root.images, from_batches.images));
-  EXPECT_TRUE(torch::equal(from_root.labels, from_batches.labels));
-}
-
-TEST(LoadCifar10, UnknownLayoutOrMissingFolderIsANamedError) {
-  const auto root = fresh_folder("unknown");
-  fs::create_directories(root / "train");  // no test/ beside it
-  expect_error([&] { load_cifar10(root); }, {root.string(), "cifar-10-batches-bin", "train/"});
-  expect_error([&] { load_cifar10(root / "absent"); }, {"absent", "does not exist"});
+  {
+    SCOPED_TRACE("UnknownLayoutOrMissingFolderIsANamedError");
+    const auto root = fresh_folder("unknown");
+    fs::create_directories(root / "train");  // no test/ beside it
+    expect_error([&] { load_cifar10(root); }, {root.string(), "cifar-10-batches-bin", "train/"});
+    expect_error([&] { load_cifar10(root / "absent"); }, {"absent", "does not exist"});
+  }
 }
 
 }  // namespace

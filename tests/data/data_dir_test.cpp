@@ -51,40 +51,43 @@ void expect_error(const std::function<void()>& action, const std::vector<std::st
   }
 }
 
-TEST(ResolveDataDir, FolderIsReturnedAsIs) {
-  const auto folder = fresh_folder("plain");
-  EXPECT_EQ(resolve_data_dir(folder, folder / "cache"), folder);
-  EXPECT_FALSE(fs::exists(folder / "cache"));
-}
+TEST(ResolveDataDir, FolderAsIsArchiveUnpackedOnce) {
+  {
+    SCOPED_TRACE("FolderIsReturnedAsIs");
+    const auto folder = fresh_folder("plain");
+    EXPECT_EQ(resolve_data_dir(folder, folder / "cache"), folder);
+    EXPECT_FALSE(fs::exists(folder / "cache"));
+  }
+  {
+    SCOPED_TRACE("UnpacksOnceAndStepsIntoTheWrapperFolder");
+    const auto folder = fresh_folder("unpack");
+    const auto archive = make_archive(folder, "set.tar.gz");
+    const auto cache = folder / "cache";
+    const auto resolved = resolve_data_dir(archive, cache);
+    EXPECT_EQ(resolved, cache / "set" / "top");
+    EXPECT_TRUE(fs::exists(resolved / "train" / "c" / "a.txt"));
+    EXPECT_EQ(entries(cache), 1u);  // no temporary folder left behind
 
-TEST(ResolveDataDir, UnpacksOnceAndStepsIntoTheWrapperFolder) {
-  const auto folder = fresh_folder("unpack");
-  const auto archive = make_archive(folder, "set.tar.gz");
-  const auto cache = folder / "cache";
-  const auto resolved = resolve_data_dir(archive, cache);
-  EXPECT_EQ(resolved, cache / "set" / "top");
-  EXPECT_TRUE(fs::exists(resolved / "train" / "c" / "a.txt"));
-  EXPECT_EQ(entries(cache), 1u);  // no temporary folder left behind
+    // A second call reuses the folder: a marker written into it survives.
+    std::ofstream(resolved / "marker") << "kept";
+    EXPECT_EQ(resolve_data_dir(archive, cache), resolved);
+    EXPECT_TRUE(fs::exists(resolved / "marker"));
 
-  // A second call reuses the folder: a marker written into it survives.
-  std::ofstream(resolved / "marker") << "kept";
-  EXPECT_EQ(resolve_data_dir(archive, cache), resolved);
-  EXPECT_TRUE(fs::exists(resolved / "marker"));
-
-  // .tgz works the same way.
-  fs::copy_file(archive, folder / "other.tgz");
-  EXPECT_EQ(resolve_data_dir(folder / "other.tgz", cache), cache / "other" / "top");
-}
-
-TEST(ResolveDataDir, LeftoversOfAnInterruptedUnpackAreIgnored) {
-  const auto folder = fresh_folder("interrupted");
-  const auto archive = make_archive(folder, "set.tar.gz");
-  const auto cache = folder / "cache";
-  // What an unpack killed half-way leaves: a hidden partial folder, no cache/set.
-  fs::create_directories(cache / ".set.partial-abc123" / "top" / "train");
-  const auto resolved = resolve_data_dir(archive, cache);
-  EXPECT_EQ(resolved, cache / "set" / "top");
-  EXPECT_TRUE(fs::exists(resolved / "test" / "c" / "b.txt"));
+    // .tgz works the same way.
+    fs::copy_file(archive, folder / "other.tgz");
+    EXPECT_EQ(resolve_data_dir(folder / "other.tgz", cache), cache / "other" / "top");
+  }
+  {
+    SCOPED_TRACE("LeftoversOfAnInterruptedUnpackAreIgnored");
+    const auto folder = fresh_folder("interrupted");
+    const auto archive = make_archive(folder, "set.tar.gz");
+    const auto cache = folder / "cache";
+    // What an unpack killed half-way leaves: a hidden partial folder, no cache/set.
+    fs::create_directories(cache / ".set.partial-abc123" / "top" / "train");
+    const auto resolved = resolve_data_dir(archive, cache);
+    EXPECT_EQ(resolved, cache / "set" / "top");
+    EXPECT_TRUE(fs::exists(resolved / "test" / "c" / "b.txt"));
+  }
 }
 
 TEST(ResolveDataDir, BadInputIsANamedError) {
@@ -97,7 +100,7 @@ TEST(ResolveDataDir, BadInputIsANamedError) {
                {"notes.txt", "not a .tar.gz"});
   std::ofstream(folder / "broken.tar.gz") << "not gzip data at all";
   expect_error([&] { resolve_data_dir(folder / "broken.tar.gz", cache); },
-               {"broken.tar.gz", "tar exited"});
+               {"broken.tar.gz", "tar exited", "gzip"});
   EXPECT_FALSE(fs::exists(cache / "broken"));
   EXPECT_EQ(entries(cache), 0u);
 }

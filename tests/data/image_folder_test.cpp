@@ -60,66 +60,69 @@ void expect_error(const std::function<void()>& action, const std::vector<std::st
   }
 }
 
-TEST(ImageFolder, ClassesSortedFilesByNameRgbPixelsExact) {
-  const auto root = fresh_folder("order");
-  const auto split = root / "train";
-  // Class folders created out of order; ids must follow the sorted names.
-  write_png(split / "cat" / "b.png", 1);
-  write_png(split / "cat" / "a.png", 2);
-  write_png(split / "ant" / "z.png", 3);
-  write_png(split / "bee" / "m.PNG", 4);
-  write_png(split / "bee" / "k.png", 5);
-  write_png(split / "bee" / "l.png", 6);
-  std::ofstream(split / "bee" / "notes.txt") << "not an image";
-  write_png(split / "bee" / ".hidden.png", 7);
+TEST(ImageFolder, OrderPixelsAndPooledCifarLayout) {
+  {
+    SCOPED_TRACE("ClassesSortedFilesByNameRgbPixelsExact");
+    const auto root = fresh_folder("order");
+    const auto split = root / "train";
+    // Class folders created out of order; ids must follow the sorted names.
+    write_png(split / "cat" / "b.png", 1);
+    write_png(split / "cat" / "a.png", 2);
+    write_png(split / "ant" / "z.png", 3);
+    write_png(split / "bee" / "m.PNG", 4);
+    write_png(split / "bee" / "k.png", 5);
+    write_png(split / "bee" / "l.png", 6);
+    std::ofstream(split / "bee" / "notes.txt") << "not an image";
+    write_png(split / "bee" / ".hidden.png", 7);
 
-  const auto data = read_image_folder(split);
-  EXPECT_EQ(data.class_names, (std::vector<std::string>{"ant", "bee", "cat"}));
-  ASSERT_EQ(data.size(), 6);
-  EXPECT_EQ(data.images.sizes(), (std::vector<int64_t>{6, 3, 4, 5}));
-  // Order: (class, file name) -> ant/z, bee/k, bee/l, bee/m.PNG, cat/a, cat/b.
-  const std::vector<int> tags = {3, 5, 6, 4, 2, 1};
-  const std::vector<int64_t> classes = {0, 1, 1, 1, 2, 2};
-  const std::vector<std::string> names = {"ant/z.png", "bee/k.png", "bee/l.png",
-                                          "bee/m.PNG", "cat/a.png", "cat/b.png"};
-  for (int64_t i = 0; i < 6; ++i) {
-    expect_pixels(data.images[i], tags[static_cast<size_t>(i)]);
-    EXPECT_EQ(data.labels[i].argmax().item<int64_t>(), classes[static_cast<size_t>(i)]);
-    EXPECT_EQ(data.labels[i].sum().item<int64_t>(), 1);
-    EXPECT_EQ(data.sources[static_cast<size_t>(i)],
-              (split / names[static_cast<size_t>(i)]).string());
+    const auto data = read_image_folder(split);
+    EXPECT_EQ(data.class_names, (std::vector<std::string>{"ant", "bee", "cat"}));
+    ASSERT_EQ(data.size(), 6);
+    EXPECT_EQ(data.images.sizes(), (std::vector<int64_t>{6, 3, 4, 5}));
+    // Order: (class, file name) -> ant/z, bee/k, bee/l, bee/m.PNG, cat/a, cat/b.
+    const std::vector<int> tags = {3, 5, 6, 4, 2, 1};
+    const std::vector<int64_t> classes = {0, 1, 1, 1, 2, 2};
+    const std::vector<std::string> names = {"ant/z.png", "bee/k.png", "bee/l.png",
+                                            "bee/m.PNG", "cat/a.png", "cat/b.png"};
+    for (int64_t i = 0; i < 6; ++i) {
+      expect_pixels(data.images[i], tags[static_cast<size_t>(i)]);
+      EXPECT_EQ(data.labels[i].argmax().item<int64_t>(), classes[static_cast<size_t>(i)]);
+      EXPECT_EQ(data.labels[i].sum().item<int64_t>(), 1);
+      EXPECT_EQ(data.sources[static_cast<size_t>(i)],
+                (split / names[static_cast<size_t>(i)]).string());
+    }
+    EXPECT_EQ(data.test_offset, -1);
   }
-  EXPECT_EQ(data.test_offset, -1);
-}
-
-TEST(ImageFolder, DecodesJpegToo) {
-  const auto split = fresh_folder("jpeg") / "train";
-  fs::create_directories(split / "c");
-  // A flat colour survives JPEG almost exactly: RGB (40, 120, 200).
-  cv::Mat image(16, 16, CV_8UC3, cv::Scalar(200, 120, 40));
-  ASSERT_TRUE(cv::imwrite((split / "c" / "flat.jpg").string(), image));
-  const auto data = read_image_folder(split);
-  const auto mean = data.images[0].to(torch::kFloat).mean({1, 2});
-  EXPECT_NEAR(mean[0].item<float>(), 40, 3);
-  EXPECT_NEAR(mean[1].item<float>(), 120, 3);
-  EXPECT_NEAR(mean[2].item<float>(), 200, 3);
-}
-
-TEST(ImageFolder, PooledCifarLayoutTrainFirstThenTest) {
-  const auto root = fresh_folder("pooled");
-  for (int i = 0; i < 3; ++i)
-    write_png(root / "train" / "b" / ("t" + std::to_string(i) + ".png"), i);
-  write_png(root / "train" / "a" / "x.png", 10);
-  write_png(root / "test" / "a" / "y.png", 11);
-  write_png(root / "test" / "b" / "z.png", 12);
-  const auto data = load_cifar10(root);
-  ASSERT_EQ(data.size(), 6);
-  EXPECT_EQ(data.test_offset, 4);
-  const std::vector<int> tags = {10, 0, 1, 2, 11, 12};
-  for (int64_t i = 0; i < 6; ++i) expect_pixels(data.images[i], tags[static_cast<size_t>(i)]);
-  const std::vector<int64_t> classes = {0, 1, 1, 1, 0, 1};
-  for (int64_t i = 0; i < 6; ++i) {
-    EXPECT_EQ(data.labels[i].argmax().item<int64_t>(), classes[static_cast<size_t>(i)]);
+  {
+    SCOPED_TRACE("DecodesJpegToo");
+    const auto split = fresh_folder("jpeg") / "train";
+    fs::create_directories(split / "c");
+    // A flat colour survives JPEG almost exactly: RGB (40, 120, 200).
+    cv::Mat image(16, 16, CV_8UC3, cv::Scalar(200, 120, 40));
+    ASSERT_TRUE(cv::imwrite((split / "c" / "flat.jpg").string(), image));
+    const auto data = read_image_folder(split);
+    const auto mean = data.images[0].to(torch::kFloat).mean({1, 2});
+    EXPECT_NEAR(mean[0].item<float>(), 40, 3);
+    EXPECT_NEAR(mean[1].item<float>(), 120, 3);
+    EXPECT_NEAR(mean[2].item<float>(), 200, 3);
+  }
+  {
+    SCOPED_TRACE("PooledCifarLayoutTrainFirstThenTest");
+    const auto root = fresh_folder("pooled");
+    for (int i = 0; i < 3; ++i)
+      write_png(root / "train" / "b" / ("t" + std::to_string(i) + ".png"), i);
+    write_png(root / "train" / "a" / "x.png", 10);
+    write_png(root / "test" / "a" / "y.png", 11);
+    write_png(root / "test" / "b" / "z.png", 12);
+    const auto data = load_cifar10(root);
+    ASSERT_EQ(data.size(), 6);
+    EXPECT_EQ(data.test_offset, 4);
+    const std::vector<int> tags = {10, 0, 1, 2, 11, 12};
+    for (int64_t i = 0; i < 6; ++i) expect_pixels(data.images[i], tags[static_cast<size_t>(i)]);
+    const std::vector<int64_t> classes = {0, 1, 1, 1, 0, 1};
+    for (int64_t i = 0; i < 6; ++i) {
+      EXPECT_EQ(data.labels[i].argmax().item<int64_t>(), classes[static_cast<size_t>(i)]);
+    }
   }
 }
 
