@@ -85,7 +85,12 @@ cv::Mat decode(const std::filesystem::path& path, FileReader& reader) {
   cv::Mat image;
   if (size > 0) {
     const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, reader.data());
-    image = cv::imdecode(encoded, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    try {
+      image = cv::imdecode(encoded, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    } catch (const cv::Exception& e) {
+      // OpenCV's messages span several lines; ours are one.
+      throw Error("cannot decode image " + path.string() + ": " + e.err);
+    }
   }
   if (image.empty()) {
     throw Error("cannot decode image " + path.string() +

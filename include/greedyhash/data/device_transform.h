@@ -36,8 +36,9 @@ TransformOptions crop_transform(int64_t crop = 224, bool training = false);
 
 // Bilinear resize (align_corners = false, no antialiasing) of float images N x C x h x w
 // on their device. On the CPU a separable kernel (horizontal pass, then vertical
-// blending of whole rows) is used, ~5x faster than at::upsample_bilinear2d here; other
-// devices use at::upsample_bilinear2d. Both agree with cv::resize INTER_LINEAR.
+// blending of whole rows) is used: 3-4x faster than at::upsample_bilinear2d of LibTorch
+// 1.13 here (greedyhash_bench_data reports both). Other devices use
+// at::upsample_bilinear2d. Both agree with cv::resize INTER_LINEAR.
 at::Tensor resize_bilinear(const at::Tensor& images, int64_t height, int64_t width);
 
 // Applies `options` to a uint8 batch N x 3 x H x W (on any device) and returns float
