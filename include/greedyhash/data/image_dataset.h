@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace greedyhash {
+
+// What every reader yields: the whole data set decoded once, kept in memory as uint8.
+struct ImageDataset {
+  at::Tensor images;  // N x 3 x H x W uint8, RGB, CPU, contiguous
+  at::Tensor labels;  // N x C uint8 multi-hot (single-label data: one 1 per row)
+  // Where image i came from, for display: a file path, or "data_batch_3.bin#417"
+  // (record 417, counted from 0, of that CIFAR-10 binary batch).
+  std::vector<std::string> sources;
+  std::vector<std::string> class_names;  // C names, in label order
+  // Pooled CIFAR-10: index of the first image of the official test part (50000 for the
+  // real data); -1 for data sets without such a part.
+  int64_t test_offset = -1;
+
+  int64_t size() const;
+  int64_t num_classes() const;
+  // True when some image has more than one label.
+  bool multi_label() const;
+};
+
+// Labels N x C (uint8 one-hot) from class ids in [0, num_classes).
+at::Tensor one_hot_labels(const std::vector<int64_t>& class_ids, int64_t num_classes);
+
+}  // namespace greedyhash

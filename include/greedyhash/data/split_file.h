@@ -1,0 +1,42 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "greedyhash/data/dataset_fingerprint.h"
+#include "greedyhash/data/split.h"
+
+namespace greedyhash {
+
+// A split as saved with a run: the index lists plus what they were drawn on.
+struct SavedSplit {
+  Split split;
+  DatasetFingerprint fingerprint;
+  std::string source;  // free text: where the data came from
+};
+
+// Writes the split as JSON through write_file_atomically:
+//   {"format": "greedyhash-split", "version": 1, "protocol": "cifar10-1", "seed": 2000,
+//    "source": "...", "dataset": {"count": 60000, "checksum": "0123456789abcdef"},
+//    "order": "ascending dataset index",
+//    "sizes": {"query": 1000, "train": 5000, "database": 59000},
+//    "query": [...], "train": [...], "database": [...]}
+// Lists are ascending and run-length coded: an element is an index, or [first, last]
+// for a run first, first+1, ..., last of 3 or more (a cifar10-1 split is ~50 KB).
+void save_split(const std::filesystem::path& path, const Split& split,
+                const DatasetFingerprint& fingerprint, const std::string& source_description);
+
+// Reads a file written by save_split. Malformed JSON, unknown protocol, lists that are
+// not strictly ascending or disagree with "sizes", indices outside the recorded image
+// count, or query/train overlap throw greedyhash::Error naming the file.
+SavedSplit load_split(const std::filesystem::path& path);
+
+// Refuses data that differs from the data the split was drawn on: throws
+// greedyhash::Error naming `split_file` when the image count or checksum differs.
+void check_fingerprint(const std::filesystem::path& split_file, const DatasetFingerprint& recorded,
+                       const DatasetFingerprint& actual);
+
+// load_split + check_fingerprint against `dataset`; returns the split.
+Split load_split_for(const std::filesystem::path& path, const ImageDataset& dataset);
+
+}  // namespace greedyhash

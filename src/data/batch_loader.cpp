@@ -1,0 +1,218 @@
+#include "greedyhash/data/batch_loader.h"
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <c10/core/DeviceGuard.h>
+
+#include "greedyhash/data/seeded_shuffle.h"
+#include "greedyhash/error.h"
+
+namespace greedyhash {
+
+namespace {
+
+// Keeps the transform's random stream apart from the shuffle's for the same seed.
+constexpr uint64_t kTransformStream = 0x7472616e73666f72ULL;
+
+void check_options(const BatchLoaderOptions& options) {
+  if (options.batch_size < 1) {
+    throw Error("batch size must be >= 1, got " + std::to_string(options.batch_size));
+  }
+  if (options.world_size < 1 || options.rank < 0 || options.rank >= options.world_size) {
+    throw Error("data-parallel rank " + std::to_string(options.rank) + " of world size " +
+                std::to_string(options.world_size) +
+                " is invalid; expected world size >= 1 and 0 <= rank < world size");
+  }
+  if (options.prefetch < 0) {
+    throw Error("prefetch depth must be >= 0, got " + std::to_string(options.prefetch));
+  }
+}
+
+}  // namespace
+
+std::vector<int64_t> epoch_order(const std::vector<int64_t>& indices,
+                                 const BatchLoaderOptions& options, int64_t epoch) {
+  check_options(options);
+  std::vector<int64_t> positions(indices.size());
+  for (size_t i = 0; i < positions.size(); ++i) positions[i] = static_cast<int64_t>(i);
+  if (options.shuffle) {
+    std::mt19937_64 rng(derive_seed(options.seed, static_cast<uint64_t>(epoch)));
+    fisher_yates_shuffle(positions, rng);
+  }
+  const auto world = static_cast<size_t>(options.world_size);
+  const size_t kept = positions.size() / world * world;
+  std::vector<int64_t> order;
+  order.reserve(kept / world);
+  for (auto p = static_cast<size_t>(options.rank); p < kept; p += world) {
+    order.push_back(indices[static_cast<size_t>(positions[p])]);
+  }
+  return order;
+}
+
+struct BatchLoader::Impl {
+  struct Slot {
+    std::optional<Batch> batch;
+    std::exception_ptr error;
+  };
+
+  at::Tensor images;
+  at::Tensor labels;
+  std::vector<int64_t> indices;
+  BatchLoaderOptions options;
+  int64_t samples = 0;
+  int64_t batches = 0;
+
+  // Current epoch; the producer only reads these, and they change only while no
+  // producer runs.
+  int64_t epoch = -1;
+  std::vector<int64_t> order;
+  int64_t delivered = 0;
+  std::exception_ptr failure;
+
+  std::thread producer;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<Slot> queue;
+  bool stop = false;
+
+  Batch build(int64_t b) const {
+    const int64_t begin = b * options.batch_size;
+    const int64_t end = std::min(samples, begin + options.batch_size);
+    auto rows = torch::empty({end - begin}, torch::kLong);
+    std::copy(order.begin() + begin, order.begin() + end, rows.data_ptr<int64_t>());
+    const uint64_t seed = derive_seed(
+        derive_seed(derive_seed(options.seed ^ kTransformStream, static_cast<uint64_t>(epoch)),
+                    static_cast<uint64_t>(options.rank)),
+        static_cast<uint64_t>(b));
+    Batch batch;
+    batch.images =
+        transform_batch(gather_to_device(images, rows, options.device), options.transform, seed);
+    batch.labels = gather_to_device(labels, rows, options.device);
+    batch.indices = rows;
+    return batch;
+  }
+
+  void produce() {
+    // Worker threads start with OpenMP's default thread count, not LibTorch's setting.
+    at::init_num_threads();
+    std::optional<c10::DeviceGuard> guard;
+    if (options.device.is_cuda()) guard.emplace(options.device);
+    at::NoGradGuard no_grad;
+    for (int64_t b = 0; b < batches; ++b) {
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock,
+                     [&] { return stop || static_cast<int64_t>(queue.size()) < options.prefetch; });
+        if (stop) return;
+      }
+      Slot slot;
+      try {
+        slot.batch = build(b);
+      } catch (...) {
+        slot.error = std::current_exception();
+      }
+      const bool failed = slot.error != nullptr;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (stop) return;
+        queue.push_back(std::move(slot));
+      }
+      changed.notify_all();
+      if (failed) return;
+    }
+  }
+
+  void stop_producer() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+    }
+    changed.notify_all();
+    if (producer.joinable()) producer.join();
+    queue.clear();
+    stop = false;
+  }
+};
+
+BatchLoader::BatchLoader(const ImageDataset& dataset, std::vector<int64_t> indices,
+                         BatchLoaderOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  check_options(options);
+  if (!dataset.images.defined() || dataset.images.dim() != 4 || !dataset.images.is_cpu() ||
+      dataset.images.scalar_type() != torch::kUInt8 || !dataset.labels.defined() ||
+      dataset.labels.size(0) != dataset.images.size(0)) {
+    throw std::invalid_argument("BatchLoader expects uint8 CPU images N x 3 x H x W and N labels");
+  }
+  const int64_t size = dataset.size();
+  for (const auto index : indices) {
+    if (index < 0 || index >= size) {
+      throw Error("batch loader index " + std::to_string(index) + " is outside the data set of " +
+                  std::to_string(size) + " images; the split is larger than the data");
+    }
+  }
+  impl_->images = dataset.images.contiguous();
+  impl_->labels = dataset.labels.to(torch::kUInt8).contiguous();
+  impl_->options = options;
+  impl_->samples = static_cast<int64_t>(indices.size()) / options.world_size;
+  impl_->batches = options.drop_last
+                       ? impl_->samples / options.batch_size
+                       : (impl_->samples + options.batch_size - 1) / options.batch_size;
+  impl_->indices = std::move(indices);
+}
+
+BatchLoader::~BatchLoader() {
+  impl_->stop_producer();
+}
+
+int64_t BatchLoader::batches_per_epoch() const {
+  return impl_->batches;
+}
+
+int64_t BatchLoader::samples_per_epoch() const {
+  return std::min(impl_->samples, impl_->batches * impl_->options.batch_size);
+}
+
+void BatchLoader::start_epoch(int64_t epoch) {
+  impl_->stop_producer();
+  impl_->epoch = epoch;
+  impl_->order = epoch_order(impl_->indices, impl_->options, epoch);
+  impl_->delivered = 0;
+  impl_->failure = nullptr;
+  if (impl_->options.prefetch > 0 && impl_->batches > 0) {
+    impl_->producer = std::thread([impl = impl_.get()] { impl->produce(); });
+  }
+}
+
+std::optional<Batch> BatchLoader::next() {
+  auto& impl = *impl_;
+  if (impl.epoch < 0) throw std::logic_error("BatchLoader::next called before start_epoch");
+  if (impl.failure) std::rethrow_exception(impl.failure);
+  if (impl.delivered >= impl.batches) return std::nullopt;
+  if (impl.options.prefetch == 0) {
+    at::NoGradGuard no_grad;
+    return impl.build(impl.delivered++);
+  }
+  Impl::Slot slot;
+  {
+    std::unique_lock<std::mutex> lock(impl.mutex);
+    impl.changed.wait(lock, [&] { return !impl.queue.empty(); });
+    slot = std::move(impl.queue.front());
+    impl.queue.pop_front();
+  }
+  impl.changed.notify_all();
+  ++impl.delivered;
+  if (slot.error) {
+    impl.failure = slot.error;
+    std::rethrow_exception(slot.error);
+  }
+  return std::move(slot.batch);
+}
+
+}  // namespace greedyhash

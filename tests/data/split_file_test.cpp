@@ -1,0 +1,199 @@
+#include "greedyhash/data/split_file.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "greedyhash/error.h"
+#include "greedyhash/io/atomic_file.h"
+
+namespace greedyhash {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path fresh_folder(const std::string& name) {
+  const auto folder = fs::temp_directory_path() / ("greedyhash_split_file_" + name);
+  fs::remove_all(folder);
+  fs::create_directories(folder);
+  return folder;
+}
+
+nlohmann::json reference() {
+  std::ifstream in(std::string(GREEDYHASH_TEST_DATA_DIR) + "/fixtures/seeded_reference.json");
+  return nlohmann::json::parse(in);
+}
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
+  try {
+    action();
+    ADD_FAILURE() << "expected greedyhash::Error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    for (const auto& part : parts) {
+      EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
+    }
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+}
+
+Split sample_split() {
+  Split split;
+  split.protocol = SplitProtocol::Cifar10;
+  split.seed = 18446744073709551615ULL;  // the largest seed survives JSON
+  split.query = {1, 2, 9, 30};
+  split.train = {0, 3, 4, 5, 6, 7, 8};
+  split.database = {10, 11, 12, 14, 15, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29};
+  return split;
+}
+
+TEST(DatasetFingerprint, MatchesTheReferenceAndDetectsChanges) {
+  {
+    SCOPED_TRACE("MatchesTheIndependentReference");
+    const auto ref = reference();
+    {
+      ImageDataset tiny;
+      tiny.images =
+          (torch::arange(54, torch::kLong) * 7).remainder(256).to(torch::kUInt8).view({3, 3, 2, 3});
+      tiny.labels = torch::tensor({1, 0, 0, 1, 1, 0}, torch::kUInt8).view({3, 2});
+      const auto fp = fingerprint_dataset(tiny);
+      EXPECT_EQ(fp.count, 3);
+      EXPECT_EQ(fp.checksum, ref["fingerprint_tiny"].get<std::string>());
+    }
+    {
+      const int64_t n = 400;
+      const auto j = torch::arange(n * 3 * 32 * 32, torch::kLong);
+      ImageDataset large;
+      large.images =
+          (j * 31 + j.div(2048, "floor")).remainder(256).to(torch::kUInt8).view({n, 3, 32, 32});
+      large.labels = torch::eye(10, torch::kUInt8).repeat({n / 10, 1});
+      EXPECT_EQ(fingerprint_dataset(large).checksum, ref["fingerprint_large"].get<std::string>());
+    }
+  }
+  {
+    SCOPED_TRACE("ChangesWithAnyPixelOrLabel");
+    ImageDataset data;
+    data.images = torch::randint(0, 256, {20, 3, 8, 8}, torch::kUInt8);
+    data.labels = torch::eye(4, torch::kUInt8).repeat({5, 1});
+    const auto base = fingerprint_dataset(data);
+    ImageDataset copy{data.images.clone(), data.labels.clone(), {}, {}, -1};
+    EXPECT_EQ(fingerprint_dataset(copy), base);
+    copy.images[19][2][7][7] = (copy.images[19][2][7][7].item<int>() + 1) % 256;
+    EXPECT_NE(fingerprint_dataset(copy).checksum, base.checksum);
+    ImageDataset relabelled{data.images, data.labels.clone(), {}, {}, -1};
+    relabelled.labels[0][0] = 0;
+    relabelled.labels[0][1] = 1;
+    EXPECT_NE(fingerprint_dataset(relabelled).checksum, base.checksum);
+    // Same bytes, other shape: a different data set.
+    ImageDataset reshaped{data.images.view({20, 3, 4, 16}), data.labels, {}, {}, -1};
+    EXPECT_NE(fingerprint_dataset(reshaped).checksum, base.checksum);
+  }
+}
+
+TEST(SplitFile, RoundTripsAndChecksTheData) {
+  {
+    SCOPED_TRACE("RoundTripsWithRunLengthCoding");
+    const auto path = fresh_folder("roundtrip") / "split.json";
+    const auto split = sample_split();
+    const DatasetFingerprint fp{31, "00000000deadbeef"};
+    save_split(path, split, fp, "cifar10-jpg.tar.gz");
+
+    const auto doc = nlohmann::json::parse(read_all(path));
+    EXPECT_EQ(doc["format"], "greedyhash-split");
+    EXPECT_EQ(doc["protocol"], "cifar10");
+    // Runs of 3 or more become [first, last]; shorter ones stay single indices.
+    EXPECT_EQ(doc["query"].dump(), "[1,2,9,30]");
+    EXPECT_EQ(doc["train"].dump(), "[0,[3,8]]");
+    EXPECT_EQ(doc["database"].dump(), "[[10,12],14,15,[17,29]]");
+    EXPECT_EQ(doc["sizes"]["database"], 18);
+
+    const auto saved = load_split(path);
+    EXPECT_EQ(saved.split.protocol, SplitProtocol::Cifar10);
+    EXPECT_EQ(saved.split.seed, split.seed);
+    EXPECT_EQ(saved.split.query, split.query);
+    EXPECT_EQ(saved.split.train, split.train);
+    EXPECT_EQ(saved.split.database, split.database);
+    EXPECT_EQ(saved.fingerprint, fp);
+    EXPECT_EQ(saved.source, "cifar10-jpg.tar.gz");
+  }
+  {
+    SCOPED_TRACE("LoadSplitForChecksTheData");
+    const auto path = fresh_folder("check") / "split.json";
+    ImageDataset data;
+    data.images = torch::zeros({31, 3, 2, 2}, torch::kUInt8);
+    data.labels = torch::zeros({31, 10}, torch::kUInt8);
+    save_split(path, sample_split(), fingerprint_dataset(data), "test");
+    EXPECT_EQ(load_split_for(path, data).train, sample_split().train);
+
+    ImageDataset changed{data.images.clone(), data.labels, {}, {}, -1};
+    changed.images[0][0][0][0] = 1;
+    expect_error([&] { load_split_for(path, changed); }, {path.string(), "checksum"});
+    ImageDataset fewer{data.images.narrow(0, 0, 30), data.labels.narrow(0, 0, 30), {}, {}, -1};
+    expect_error([&] { load_split_for(path, fewer); }, {path.string(), "31 images", "30 images"});
+  }
+}
+
+TEST(SplitFile, BadInputIsANamedError) {
+  {
+    SCOPED_TRACE("SaveRefusesASplitLargerThanTheData");
+    const auto path = fresh_folder("larger") / "split.json";
+    expect_error(
+        [&] {
+          save_split(path, sample_split(), {30, "x"}, "test");
+        },
+        {"query index 30", "30 images"});
+    EXPECT_FALSE(fs::exists(path));
+  }
+  {
+    SCOPED_TRACE("BadFilesAreNamedErrors");
+    const auto folder = fresh_folder("bad");
+    expect_error([&] { load_split(folder / "missing.json"); }, {"missing.json", "does not exist"});
+
+    const auto write_and_load = [&](const std::string& name, const std::string& text,
+                                    const std::vector<std::string>& parts) {
+      write_file_atomically(folder / name, text);
+      std::vector<std::string> all = parts;
+      all.push_back((folder / name).string());
+      expect_error([&] { load_split(folder / name); }, all);
+    };
+    write_and_load("garbage.json", "{not json", {"not valid JSON"});
+    write_and_load("other.json", "{\"format\": \"something-else\"}", {"greedyhash-split"});
+
+    const DatasetFingerprint fp{31, "00000000deadbeef"};
+    save_split(folder / "good.json", sample_split(), fp, "test");
+    const auto good = nlohmann::json::parse(read_all(folder / "good.json"));
+    auto doc = good;
+    doc["query"] = nlohmann::json::array({1, 9, 2});
+    write_and_load("unsorted.json", doc.dump(), {"\"query\"", "ascending"});
+    doc = good;
+    doc["train"] = nlohmann::json::array({0, nlohmann::json::array({3, 31})});
+    write_and_load("outside.json", doc.dump(), {"index 31", "31 images"});
+    doc = good;
+    doc["train"] = nlohmann::json::array({1, 3});
+    doc["sizes"]["train"] = 2;
+    write_and_load("overlap.json", doc.dump(), {"image 1", "query and train"});
+    doc = good;
+    doc["sizes"]["database"] = 17;
+    write_and_load("sizes.json", doc.dump(), {"\"database\"", "18 indices"});
+    doc = good;
+    doc["protocol"] = "cifar100";
+    write_and_load("protocol.json", doc.dump(), {"cifar100"});
+    doc = good;
+    doc.erase("seed");
+    write_and_load("seed.json", doc.dump(), {"\"seed\""});
+  }
+}
+}  // namespace
+   // namespace
+}  // namespace greedyhash
