@@ -1,5 +1,6 @@
 #include "greedyhash/io/checkpoint.h"
 
+#include <ATen/ATen.h>
 #include <torch/cuda.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -135,6 +136,13 @@ void save_training_state(const fs::path& file, const torch::optim::Optimizer& op
   torch::serialize::OutputArchive optimizer_archive(archive.compilation_unit());
   optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
+  // LibTorch 1.13 restores per-parameter state but not the options, later versions do
+  // both; saving the learning rates here makes a resume the same under either.
+  const auto& groups = optimizer.param_groups();
+  archive.write("param_groups", static_cast<int64_t>(groups.size()));
+  for (size_t g = 0; g < groups.size(); ++g) {
+    archive.write("lr_" + std::to_string(g), groups[g].options().get_lr());
+  }
   archive.write("format_version", kTrainingStateFormatVersion);
   archive.write("epoch", state.epoch);
   archive.write("extra", state.extra.dump());
@@ -190,8 +198,20 @@ TrainingState load_training_state(const fs::path& file, torch::optim::Optimizer&
     }
     torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);
+    archive.read("param_groups", value);
+    if (value.toInt() != static_cast<int64_t>(optimizer.param_groups().size())) {
+      throw Error(name + ": saved for an optimizer with " + std::to_string(value.toInt()) +
+                  " parameter groups, this one has " +
+                  std::to_string(optimizer.param_groups().size()));
+    }
+    std::vector<double> lrs;
+    for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
+      archive.read("lr_" + std::to_string(g), value);
+      lrs.push_back(value.toDouble());
+    }
 
     optimizer.load(optimizer_archive);
+    for (size_t g = 0; g < lrs.size(); ++g) optimizer.param_groups()[g].options().set_lr(lrs[g]);
     {
       auto cpu = at::globalContext().defaultGenerator(at::kCPU);
       std::lock_guard<std::mutex> lock(cpu.mutex());

@@ -4,8 +4,10 @@
 // protocols 2-4 that torch.save emits for dicts of tensors and plain values; the writer
 // emits what Python's torch.save does for such a dict.
 
+#include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -66,31 +68,10 @@ NodePtr make(Node::Kind kind) {
 }
 
 const char* kind_name(Node::Kind kind) {
-  switch (kind) {
-    case Node::Kind::kNone:
-      return "None";
-    case Node::Kind::kBool:
-      return "bool";
-    case Node::Kind::kInt:
-      return "int";
-    case Node::Kind::kFloat:
-      return "float";
-    case Node::Kind::kString:
-      return "str";
-    case Node::Kind::kTuple:
-      return "tuple";
-    case Node::Kind::kList:
-      return "list";
-    case Node::Kind::kDict:
-      return "dict";
-    case Node::Kind::kGlobal:
-      return "class or function";
-    case Node::Kind::kStorage:
-      return "storage";
-    case Node::Kind::kTensor:
-      return "tensor";
-  }
-  return "value";
+  static constexpr const char* kNames[] = {
+      "None",    "bool",  "int", "float", "str", "tuple", "list", "dict", "class or function",
+      "storage", "tensor"};
+  return kNames[static_cast<size_t>(kind)];
 }
 
 std::string first_line(const std::string& text) {
@@ -130,17 +111,23 @@ std::string shape_text(at::IntArrayRef sizes) {
   return text + "]";
 }
 
-// The pickle machine. Errors throw greedyhash::Error prefixed with the file name.
-class Unpickler {
+// The pickle machine (reading). Errors throw greedyhash::Error prefixed with the file name.
+class PickleReader {
  public:
-  Unpickler(std::string file, caffe2::serialize::PyTorchStreamReader& archive, TensorData tensors,
-            const char* data, size_t size)
+  PickleReader(std::string file, caffe2::serialize::PyTorchStreamReader& archive,
+               TensorData tensors, const char* data, size_t size)
       : file_(std::move(file)), archive_(archive), tensors_(tensors), data_(data), size_(size) {}
 
   NodePtr run();
 
  private:
-  [[noreturn]] void fail(const std::string& what) const { throw Error(file_ + ": " + what); }
+  [[noreturn]] void fail(std::string what) const {
+    // Names read from a damaged file may hold any byte; keep the message one printable line.
+    for (char& c : what) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+    }
+    throw Error(file_ + ": " + what);
+  }
   void need(size_t n) const {
     if (size_ - pos_ < n) fail("truncated pickle data (data.pkl)");
   }
@@ -223,7 +210,7 @@ class Unpickler {
   std::unordered_map<std::string, NodePtr> storages_;
 };
 
-void Unpickler::set_item(Node& dict, NodePtr key, NodePtr value) const {
+void PickleReader::set_item(Node& dict, NodePtr key, NodePtr value) const {
   if (dict.kind != Node::Kind::kDict) fail("corrupt pickle data (item set on a non-dict)");
   // Later assignments to an existing key replace it, as in Python.
   std::string index_key;
@@ -240,7 +227,7 @@ void Unpickler::set_item(Node& dict, NodePtr key, NodePtr value) const {
   dict.entries.emplace_back(std::move(key), std::move(value));
 }
 
-NodePtr Unpickler::load_storage(const NodePtr& pid) {
+NodePtr PickleReader::load_storage(const NodePtr& pid) {
   // torch.save's persistent id: ('storage', torch.<Type>Storage, key, location, numel).
   expect(pid, Node::Kind::kTuple, "persistent id");
   const auto& f = pid->items;
@@ -256,7 +243,7 @@ NodePtr Unpickler::load_storage(const NodePtr& pid) {
   const auto dtype = storage_dtype(f[1]->text);
   if (!dtype) fail("unsupported storage type " + f[1]->text);
   const int64_t numel = f[4]->integer;
-  if (numel < 0) fail("corrupt pickle data (negative storage size)");
+  if (numel < 0 || numel > (int64_t{1} << 50)) fail("corrupt pickle data (bad storage size)");
   const std::string record = "data/" + key;
   if (!archive_.hasRecord(record)) fail("missing storage record " + record);
 
@@ -283,7 +270,7 @@ NodePtr Unpickler::load_storage(const NodePtr& pid) {
   return node;
 }
 
-NodePtr Unpickler::rebuild_tensor(const NodePtr& args) {
+NodePtr PickleReader::rebuild_tensor(const NodePtr& args) {
   // _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata]);
   // the older _rebuild_tensor has only the first four.
   const auto& a = expect(args, Node::Kind::kTuple, "tensor arguments")->items;
@@ -305,14 +292,17 @@ NodePtr Unpickler::rebuild_tensor(const NodePtr& args) {
   }
   const at::Tensor& storage = a[0]->tensor;
   const int64_t offset = a[1]->integer;
-  // Bounds check here so that a corrupt file gives our one-line error, not ATen's.
+  // Bounds check here so that a corrupt file gives our one-line error, not ATen's (and
+  // without overflow for absurd sizes).
+  const bool empty = std::find(sizes.begin(), sizes.end(), 0) != sizes.end();
   int64_t last = offset;
-  bool empty = false;
-  for (size_t d = 0; d < sizes.size(); ++d) {
-    if (sizes[d] == 0) empty = true;
-    last += (sizes[d] - 1) * strides[d];
+  bool inside = offset >= 0;
+  for (size_t d = 0; d < sizes.size() && inside && !empty; ++d) {
+    const int64_t span = sizes[d] - 1;
+    inside = strides[d] == 0 || span <= (storage.numel() - 1 - last) / strides[d];
+    if (inside) last += span * strides[d];
   }
-  if (offset < 0 || (!empty && last >= storage.numel())) {
+  if (!empty && !(inside && last < storage.numel())) {
     fail("corrupt pickle data (tensor exceeds its storage)");
   }
   auto node = make(Node::Kind::kTensor);
@@ -320,7 +310,7 @@ NodePtr Unpickler::rebuild_tensor(const NodePtr& args) {
   return node;
 }
 
-NodePtr Unpickler::reduce(const NodePtr& callable, const NodePtr& args) {
+NodePtr PickleReader::reduce(const NodePtr& callable, const NodePtr& args) {
   if (callable->kind != Node::Kind::kGlobal) fail("corrupt pickle data (call of a non-class)");
   const std::string& name = callable->text;
   expect(args, Node::Kind::kTuple, "call arguments");
@@ -344,7 +334,7 @@ NodePtr Unpickler::reduce(const NodePtr& callable, const NodePtr& args) {
   fail("holds a " + name + " object; only tensors and plain values (a state dict) can be read");
 }
 
-NodePtr Unpickler::run() {
+NodePtr PickleReader::run() {
   using K = Node::Kind;
   for (;;) {
     need(1);
@@ -509,7 +499,8 @@ NodePtr Unpickler::run() {
       case 'j':
         stack_.push_back(memo_get(read_le(4)));
         break;
-      case 'R': {
+      case 'R':
+      case 0x81: {  // REDUCE, NEWOBJ: both call a class or function with a tuple
         auto args = pop();
         auto callable = pop();
         stack_.push_back(reduce(callable, args));
@@ -580,7 +571,7 @@ c10::IValue to_ivalue(const Node& node, const std::string& file) {
 
 // Emits pickle protocol 2 the way Python's pickler does for a dict of tensors and plain
 // values (without memo entries, which the format does not require).
-class Pickler {
+class PickleWriter {
  public:
   void begin_dict() {
     out_ += "\x80\x02}(";  // PROTO 2, EMPTY_DICT, MARK
@@ -690,7 +681,7 @@ class Pickler {
 void check_is_zip(const fs::path& file) {
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) {
-    throw Error(file.string() + ": no such file");
+    throw Error(file.string() + (fs::exists(file, ec) ? ": not a regular file" : ": no such file"));
   }
   std::ifstream in(file, std::ios::binary);
   std::array<char, 4> magic{};
@@ -724,8 +715,8 @@ TorchSaveDict read_torch_save_dict(const fs::path& file, TensorData tensors) {
       }
     }
     auto [pickle, pickle_size] = archive.getRecord("data.pkl");
-    Unpickler unpickler(name, archive, tensors, static_cast<const char*>(pickle.get()),
-                        pickle_size);
+    PickleReader unpickler(name, archive, tensors, static_cast<const char*>(pickle.get()),
+                           pickle_size);
     const NodePtr root = unpickler.run();
     if (root->kind != Node::Kind::kDict) {
       throw Error(name + ": holds a " + kind_name(root->kind) + ", expected a dict (a state dict)");
@@ -733,8 +724,8 @@ TorchSaveDict read_torch_save_dict(const fs::path& file, TensorData tensors) {
     TorchSaveDict result("Entry");
     for (const auto& [key, value] : root->entries) {
       if (key->kind != Node::Kind::kString) {
-        throw Error(name + ": has a " + std::string(kind_name(key->kind)) +
-                    " key, expected string keys (a state dict)");
+        throw Error(name + ": has a key of type " + std::string(kind_name(key->kind)) +
+                    ", expected string keys (a state dict)");
       }
       result.insert(key->text, to_ivalue(*value, name));
     }
@@ -756,7 +747,7 @@ StateDict read_state_dict(const fs::path& file, TensorData tensors) {
 }
 
 std::string torch_save_bytes(const TorchSaveDict& entries) {
-  Pickler pickler;
+  PickleWriter pickler;
   pickler.begin_dict();
   for (const auto& item : entries) {
     pickler.string(item.key());

@@ -1,5 +1,7 @@
 #include "greedyhash/model/torchscript_export.h"
 
+#include <ATen/ATen.h>
+
 #include <memory>
 #include <sstream>
 #include <string>
@@ -15,8 +17,7 @@ namespace {
 // getattr because "0" is not an identifier.
 constexpr const char* kForward = R"JIT(
 def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
-    if x.dim() != 4 or x.size(1) != 3:
-        raise RuntimeError("expected a float batch N x 3 x S x S")
+    assert x.dim() == 4 and x.size(1) == 3, "expected a float batch N x 3 x S x S"
     f0 = getattr(self.features, "0")
     f3 = getattr(self.features, "3")
     f6 = getattr(self.features, "6")

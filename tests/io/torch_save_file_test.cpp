@@ -1,5 +1,6 @@
 #include "greedyhash/io/torch_save_file.h"
 
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -131,6 +132,49 @@ TEST(ReadTorchSaveDict, BadFilesGiveOneLineErrorsNamingTheFile) {
               read_state_dict(list);
             }).find(list.string() + ": holds a list, expected a dict"),
             std::string::npos);
+}
+
+// The fixture's archive with data.pkl replaced by `pickle` (the zip's checksums would
+// catch damage inside the original).
+void write_with_pickle(const fs::path& file, const std::string& pickle) {
+  caffe2::serialize::PyTorchStreamReader original(
+      (fs::path(GREEDYHASH_TEST_DATA_DIR) / "model" / "tiny_state_dict.pt").string());
+  caffe2::serialize::PyTorchStreamWriter writer(file.string());
+  for (const auto& name : original.getAllRecords()) {
+    if (name == "version" || name == ".data/version") continue;  // the writer adds it
+    if (name == "data.pkl") {
+      writer.writeRecord(name, pickle.data(), pickle.size());
+    } else {
+      auto [data, size] = original.getRecord(name);
+      writer.writeRecord(name, data.get(), size);
+    }
+  }
+  writer.writeEndOfFile();
+}
+
+TEST(ReadTorchSaveDict, DamagedPickleDataIsAnErrorNeverACrash) {
+  const auto folder = fresh_folder("damaged");
+  caffe2::serialize::PyTorchStreamReader original((kFixtures / "tiny_state_dict.pt").string());
+  auto [data, size] = original.getRecord("data.pkl");
+  const std::string pickle(static_cast<const char*>(data.get()), size);
+  const auto file = folder / "damaged.pt";
+  // Every truncation must be reported; stepping by 7 keeps the test fast.
+  for (size_t n = 0; n < pickle.size(); n += 7) {
+    write_with_pickle(file, pickle.substr(0, n));
+    EXPECT_THROW(read_torch_save_dict(file), Error) << "truncated to " << n;
+  }
+  // Flipped bytes either still parse or give greedyhash::Error; nothing else escapes.
+  for (size_t i = 0; i < pickle.size(); i += 5) {
+    std::string damaged = pickle;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
+    write_with_pickle(file, damaged);
+    try {
+      read_torch_save_dict(file);
+    } catch (const Error&) {
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "byte " << i << ": " << e.what();
+    }
+  }
 }
 
 TEST(ReadTorchSaveDict, RejectsATorchScriptArchive) {

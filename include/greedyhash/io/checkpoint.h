@@ -58,16 +58,18 @@ struct TrainingState {
   nlohmann::json extra;  // the caller's own counters (scheduler step, data order, ...)
 };
 
-// Saves the optimizer (its options and per-parameter state, e.g. SGD momentum buffers),
-// `state`, and the current state of the default CPU random generator and of every CUDA
-// device's default generator. Atomic like save_checkpoint.
+// Saves the optimizer (per-parameter state such as SGD momentum buffers, and each
+// parameter group's learning rate), `state`, and the current state of the default CPU
+// random generator and of every CUDA device's default generator. Atomic like
+// save_checkpoint.
 void save_training_state(const std::filesystem::path& file,
                          const torch::optim::Optimizer& optimizer, const TrainingState& state);
 
 // Restores what save_training_state saved: the optimizer state (matched to the
 // optimizer's parameters by position, so build it over the model's parameters in the
-// same order), the CPU generator state and, on a machine with CUDA, the CUDA generators'
-// states (those of devices that are not present are skipped). Returns epoch and extra.
+// same order) and learning rates (its other options stay as constructed), the CPU
+// generator state and, on a machine with CUDA, the CUDA generators' states (those of
+// devices that are not present are skipped). Returns epoch and extra.
 // A truncated, corrupt or foreign file, or an optimizer with other parameter groups or
 // counts, is a greedyhash::Error naming the file.
 TrainingState load_training_state(const std::filesystem::path& file,
