@@ -1,8 +1,8 @@
 // torch.save files: a zip archive (LibTorch's own stream reader and writer) holding
 // data.pkl, a pickle of the object in which every tensor refers to a storage record
-// data/<key>. The pickle machine below understands exactly the subset of pickle
-// protocols 2-4 that torch.save emits for dicts of tensors and plain values; the writer
-// emits what Python's torch.save does for such a dict.
+// data/<key>; or, before PyTorch 1.6, pickles and raw storages in sequence. The pickle machine
+// below understands exactly the subset of pickle protocols 2-4 that torch.save emits for dicts of
+// tensors and plain values; the writer emits what Python's torch.save does for such a dict.
 
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -111,14 +112,57 @@ std::string shape_text(at::IntArrayRef sizes) {
   return text + "]";
 }
 
+// Turns a persistent id (a storage reference) into a storage node.
+using PersistentLoad = std::function<NodePtr(const NodePtr& pid)>;
+
+// torch.save's persistent id: ('storage', torch.<Type>Storage, key, location, numel[,
+// view]); the zip format has no view entry, the legacy one None there.
+struct StorageRef {
+  std::string key;
+  at::ScalarType dtype;
+  int64_t numel;
+};
+
+StorageRef parse_storage_ref(const NodePtr& pid, const std::string& file) {
+  const auto bad = [&](const std::string& what) { return Error(file + ": " + what); };
+  if (pid->kind != Node::Kind::kTuple) throw bad("unsupported persistent id in pickle data");
+  const auto& f = pid->items;
+  if (f.size() < 5 || f[0]->kind != Node::Kind::kString || f[0]->text != "storage" ||
+      f[1]->kind != Node::Kind::kGlobal || f[2]->kind != Node::Kind::kString ||
+      f[4]->kind != Node::Kind::kInt) {
+    throw bad("unsupported persistent id in pickle data (not a torch.save storage reference)");
+  }
+  if (f.size() > 5 && f[5]->kind != Node::Kind::kNone) {
+    throw bad("unsupported storage view in pickle data");
+  }
+  const auto dtype = storage_dtype(f[1]->text);
+  if (!dtype) throw bad("unsupported storage type " + f[1]->text);
+  const int64_t numel = f[4]->integer;
+  if (numel < 0 || numel > (int64_t{1} << 50)) {
+    throw bad("corrupt pickle data (bad storage size)");
+  }
+  return {f[2]->text, *dtype, numel};
+}
+
+NodePtr storage_node(at::Tensor flat) {
+  auto node = make(Node::Kind::kStorage);
+  node->tensor = std::move(flat);
+  return node;
+}
+
 // The pickle machine (reading). Errors throw greedyhash::Error prefixed with the file name.
 class PickleReader {
  public:
-  PickleReader(std::string file, caffe2::serialize::PyTorchStreamReader& archive,
-               TensorData tensors, const char* data, size_t size)
-      : file_(std::move(file)), archive_(archive), tensors_(tensors), data_(data), size_(size) {}
+  PickleReader(std::string file, PersistentLoad persistent_load, const char* data, size_t size)
+      : file_(std::move(file)),
+        persistent_load_(std::move(persistent_load)),
+        data_(data),
+        size_(size) {}
 
+  // Runs one pickle to its STOP and returns its value.
   NodePtr run();
+  // Bytes consumed so far (where the next pickle of a legacy file starts).
+  size_t position() const { return pos_; }
 
  private:
   [[noreturn]] void fail(std::string what) const {
@@ -195,19 +239,16 @@ class PickleReader {
 
   void set_item(Node& dict, NodePtr key, NodePtr value) const;
   NodePtr reduce(const NodePtr& callable, const NodePtr& args);
-  NodePtr load_storage(const NodePtr& pid);
   NodePtr rebuild_tensor(const NodePtr& args);
 
   std::string file_;
-  caffe2::serialize::PyTorchStreamReader& archive_;
-  TensorData tensors_;
+  PersistentLoad persistent_load_;
   const char* data_;
   size_t size_;
   size_t pos_ = 0;
   std::vector<NodePtr> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, NodePtr> memo_;
-  std::unordered_map<std::string, NodePtr> storages_;
 };
 
 void PickleReader::set_item(Node& dict, NodePtr key, NodePtr value) const {
@@ -225,49 +266,6 @@ void PickleReader::set_item(Node& dict, NodePtr key, NodePtr value) const {
     dict.entry_index.emplace(index_key, dict.entries.size());
   }
   dict.entries.emplace_back(std::move(key), std::move(value));
-}
-
-NodePtr PickleReader::load_storage(const NodePtr& pid) {
-  // torch.save's persistent id: ('storage', torch.<Type>Storage, key, location, numel).
-  expect(pid, Node::Kind::kTuple, "persistent id");
-  const auto& f = pid->items;
-  if (f.size() < 5 || f[0]->kind != Node::Kind::kString || f[0]->text != "storage" ||
-      f[1]->kind != Node::Kind::kGlobal || f[2]->kind != Node::Kind::kString ||
-      f[4]->kind != Node::Kind::kInt) {
-    fail("unsupported persistent id in pickle data (not a torch.save storage reference)");
-  }
-  const std::string& key = f[2]->text;
-  const auto cached = storages_.find(key);
-  if (cached != storages_.end()) return cached->second;
-
-  const auto dtype = storage_dtype(f[1]->text);
-  if (!dtype) fail("unsupported storage type " + f[1]->text);
-  const int64_t numel = f[4]->integer;
-  if (numel < 0 || numel > (int64_t{1} << 50)) fail("corrupt pickle data (bad storage size)");
-  const std::string record = "data/" + key;
-  if (!archive_.hasRecord(record)) fail("missing storage record " + record);
-
-  auto node = make(Node::Kind::kStorage);
-  const auto options = at::TensorOptions().dtype(*dtype);
-  if (tensors_ == TensorData::kShapesOnly) {
-    node->tensor = at::empty({numel}, options.device(at::kMeta));
-  } else {
-    auto [data_ptr, nbytes] = archive_.getRecord(record);
-    const size_t expected = static_cast<size_t>(numel) * c10::elementSize(*dtype);
-    if (nbytes != expected) {
-      fail("storage record " + record + " holds " + std::to_string(nbytes) + " bytes, expected " +
-           std::to_string(expected));
-    }
-    // The tensor owns the record's buffer: no copy of the (possibly large) data.
-    auto owner = std::make_shared<at::DataPtr>(std::move(data_ptr));
-    void* raw = owner->get();
-    static std::array<char, 8> empty{};
-    node->tensor = at::from_blob(
-        raw != nullptr ? raw : empty.data(), {numel}, [owner](void*) mutable { owner.reset(); },
-        options);
-  }
-  storages_.emplace(key, node);
-  return node;
 }
 
 NodePtr PickleReader::rebuild_tensor(const NodePtr& args) {
@@ -518,7 +516,7 @@ NodePtr PickleReader::run() {
       }
       case 'Q': {  // BINPERSID
         auto pid = pop();
-        stack_.push_back(load_storage(pid));
+        stack_.push_back(persistent_load_(pid));
         break;
       }
       default: {
@@ -677,8 +675,11 @@ class PickleWriter {
   std::vector<at::Tensor> storages_;
 };
 
-// Rejects the common wrong inputs with a precise message before the zip reader sees them.
-void check_is_zip(const fs::path& file) {
+enum class Container { kZip, kLegacy };
+
+// Tells the two torch.save formats apart, and rejects anything else with a precise
+// message before a reader sees it.
+Container detect_container(const fs::path& file) {
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) {
     throw Error(file.string() + (fs::exists(file, ec) ? ": not a regular file" : ": no such file"));
@@ -688,36 +689,136 @@ void check_is_zip(const fs::path& file) {
   if (!in || !in.read(magic.data(), magic.size())) {
     throw Error(file.string() + ": cannot read, or too short to be a torch.save file");
   }
-  if (std::memcmp(magic.data(), "PK\x03\x04", 4) == 0) return;
-  if (uint8_t(magic[0]) == 0x80) {
-    throw Error(file.string() +
-                ": legacy (PyTorch < 1.6) torch.save format; re-save it with a newer torch.save");
+  if (std::memcmp(magic.data(), "PK\x03\x04", 4) == 0) return Container::kZip;
+  if (std::memcmp(magic.data(), "\x80\x02\x8a\x0a", 4) == 0) return Container::kLegacy;
+  throw Error(file.string() +
+              ": not a torch.save file (neither a zip archive nor the legacy format)");
+}
+
+// The zip format (PyTorch >= 1.6): data.pkl, and each storage as a record data/<key>.
+NodePtr read_zip_root(const fs::path& file, TensorData tensors) {
+  const std::string name = file.string();
+  caffe2::serialize::PyTorchStreamReader archive(name);
+  if (archive.hasRecord("constants.pkl") || archive.hasRecord("code/__torch__.py")) {
+    throw Error(name + ": is a TorchScript module (torch.jit.save), not a torch.save dict");
   }
-  throw Error(file.string() + ": not a torch.save file (expected a zip archive)");
+  if (!archive.hasRecord("data.pkl"))
+    throw Error(name + ": not a torch.save archive (no data.pkl)");
+  if (archive.hasRecord("byteorder")) {
+    auto [order, order_size] = archive.getRecord("byteorder");
+    if (std::string(static_cast<const char*>(order.get()), order_size) != "little") {
+      throw Error(name + ": big-endian tensor data is not supported");
+    }
+  }
+  std::unordered_map<std::string, NodePtr> storages;
+  const auto load = [&](const NodePtr& pid) {
+    const StorageRef ref = parse_storage_ref(pid, name);
+    NodePtr& node = storages[ref.key];
+    if (node) return node;
+    const auto options = at::TensorOptions().dtype(ref.dtype);
+    const std::string record = "data/" + ref.key;
+    if (!archive.hasRecord(record)) throw Error(name + ": missing storage record " + record);
+    if (tensors == TensorData::kShapesOnly) {
+      node = storage_node(at::empty({ref.numel}, options.device(at::kMeta)));
+      return node;
+    }
+    auto [data_ptr, nbytes] = archive.getRecord(record);
+    const size_t expected = static_cast<size_t>(ref.numel) * c10::elementSize(ref.dtype);
+    if (nbytes != expected) {
+      throw Error(name + ": storage record " + record + " holds " + std::to_string(nbytes) +
+                  " bytes, expected " + std::to_string(expected));
+    }
+    // The tensor owns the record's buffer: no copy of the (possibly large) data.
+    auto owner = std::make_shared<at::DataPtr>(std::move(data_ptr));
+    void* raw = owner->get();
+    static std::array<char, 8> empty{};
+    node = storage_node(at::from_blob(
+        raw != nullptr ? raw : empty.data(), {ref.numel}, [owner](void*) mutable { owner.reset(); },
+        options));
+    return node;
+  };
+  auto [pickle, pickle_size] = archive.getRecord("data.pkl");
+  return PickleReader(name, load, static_cast<const char*>(pickle.get()), pickle_size).run();
+}
+
+// The legacy format (PyTorch < 1.6; files published before 2021 use it): pickles of a
+// magic number, the protocol version, system information, the object itself and the
+// list of storage keys, then each storage as an int64 element count and its raw bytes.
+NodePtr read_legacy_root(const fs::path& file, TensorData tensors) {
+  const std::string name = file.string();
+  std::ifstream in(file, std::ios::binary);
+  std::string bytes(fs::file_size(file), '\0');
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+    throw Error(name + ": cannot read");
+  }
+  // The pickled magic number 0x1950a86a20f9469cfc6c (protocol 2, LONG1 of 10 bytes).
+  static const std::string kMagic("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);
+  if (bytes.compare(0, kMagic.size(), kMagic) != 0) {
+    throw Error(name + ": not a torch.save file (neither a zip archive nor the legacy format)");
+  }
+  size_t pos = kMagic.size();
+  const auto next = [&](PersistentLoad load) {
+    PickleReader reader(name, std::move(load), bytes.data() + pos, bytes.size() - pos);
+    NodePtr value = reader.run();
+    pos += reader.position();
+    return value;
+  };
+  const PersistentLoad no_storage = [&](const NodePtr&) -> NodePtr {
+    throw Error(name + ": corrupt legacy torch.save header");
+  };
+  const NodePtr version = next(no_storage);
+  if (version->kind != Node::Kind::kInt || version->integer != 1001) {
+    throw Error(name + ": unsupported legacy torch.save protocol version");
+  }
+  const NodePtr sys_info = next(no_storage);
+  for (const auto& [key, value] : sys_info->entries) {
+    if (key->text == "little_endian" && value->kind == Node::Kind::kBool && !value->boolean) {
+      throw Error(name + ": big-endian tensor data is not supported");
+    }
+  }
+  std::unordered_map<std::string, NodePtr> storages;
+  const NodePtr root = next([&](const NodePtr& pid) {
+    const StorageRef ref = parse_storage_ref(pid, name);
+    NodePtr& node = storages[ref.key];
+    if (!node) {
+      // Every storage's bytes follow in the file: a larger one means a damaged file.
+      if (static_cast<size_t>(ref.numel) * c10::elementSize(ref.dtype) > bytes.size()) {
+        throw Error(name + ": truncated storage data");
+      }
+      const auto device = tensors == TensorData::kLoad ? at::kCPU : at::kMeta;
+      node =
+          storage_node(at::empty({ref.numel}, at::TensorOptions().dtype(ref.dtype).device(device)));
+    }
+    return node;
+  });
+  const NodePtr keys = next(no_storage);
+  if (keys->kind != Node::Kind::kList) throw Error(name + ": corrupt legacy storage list");
+  if (tensors == TensorData::kShapesOnly) return root;
+  for (const auto& key : keys->items) {
+    const auto found = storages.find(key->text);
+    if (key->kind != Node::Kind::kString || found == storages.end()) {
+      throw Error(name + ": corrupt legacy storage list");
+    }
+    const at::Tensor& flat = found->second->tensor;
+    const size_t nbytes = flat.numel() * flat.element_size();
+    if (bytes.size() - pos < 8 + nbytes) throw Error(name + ": truncated storage data");
+    int64_t count = 0;
+    std::memcpy(&count, bytes.data() + pos, sizeof count);
+    if (count != flat.numel()) throw Error(name + ": corrupt storage data (wrong size)");
+    if (nbytes > 0) std::memcpy(flat.data_ptr(), bytes.data() + pos + 8, nbytes);
+    pos += 8 + nbytes;
+  }
+  return root;
 }
 
 }  // namespace
 
 TorchSaveDict read_torch_save_dict(const fs::path& file, TensorData tensors) {
-  check_is_zip(file);
   const std::string name = file.string();
   try {
-    caffe2::serialize::PyTorchStreamReader archive(name);
-    if (archive.hasRecord("constants.pkl") || archive.hasRecord("code/__torch__.py")) {
-      throw Error(name + ": is a TorchScript module (torch.jit.save), not a torch.save dict");
-    }
-    if (!archive.hasRecord("data.pkl"))
-      throw Error(name + ": not a torch.save archive (no data.pkl)");
-    if (archive.hasRecord("byteorder")) {
-      auto [order, order_size] = archive.getRecord("byteorder");
-      if (std::string(static_cast<const char*>(order.get()), order_size) != "little") {
-        throw Error(name + ": big-endian tensor data is not supported");
-      }
-    }
-    auto [pickle, pickle_size] = archive.getRecord("data.pkl");
-    PickleReader unpickler(name, archive, tensors, static_cast<const char*>(pickle.get()),
-                           pickle_size);
-    const NodePtr root = unpickler.run();
+    const NodePtr root = detect_container(file) == Container::kZip
+                             ? read_zip_root(file, tensors)
+                             : read_legacy_root(file, tensors);
     if (root->kind != Node::Kind::kDict) {
       throw Error(name + ": holds a " + kind_name(root->kind) + ", expected a dict (a state dict)");
     }
@@ -732,7 +833,7 @@ TorchSaveDict read_torch_save_dict(const fs::path& file, TensorData tensors) {
     return result;
   } catch (const c10::Error& e) {
     // The zip reader's errors (truncated archive, bad CRC, ...).
-    throw Error(name + ": corrupt or truncated archive (" + first_line(e.what_without_backtrace()) +
+    throw Error(name + ": corrupt or truncated file (" + first_line(e.what_without_backtrace()) +
                 ")");
   }
 }

@@ -71,9 +71,17 @@ std::string error_of(F&& f) {
   return "";
 }
 
-TEST(ReadTorchSaveDict, ReadsThePythonFixtureInFileOrder) {
+// The same state dict saved by Python in the zip format and in the legacy one.
+class ReadFixture : public ::testing::TestWithParam<const char*> {
+ protected:
+  fs::path fixture() const { return kFixtures / GetParam(); }
+};
+INSTANTIATE_TEST_SUITE_P(ZipAndLegacy, ReadFixture,
+                         ::testing::Values("tiny_state_dict.pt", "tiny_state_dict_legacy.pt"));
+
+TEST_P(ReadFixture, ReadsThePythonFixtureInFileOrder) {
   // tests/data/model/make_fixture.py wrote these values with Python's torch.save.
-  const auto sd = read_state_dict(kFixtures / "tiny_state_dict.pt");
+  const auto sd = read_state_dict(fixture());
   EXPECT_EQ(sd.keys(), (std::vector<std::string>{"conv.weight", "conv.bias", "fc.weight_t",
                                                  "fc.row", "steps", "mask"}));
   EXPECT_TRUE(torch::equal(sd["conv.weight"],
@@ -88,16 +96,16 @@ TEST(ReadTorchSaveDict, ReadsThePythonFixtureInFileOrder) {
   EXPECT_TRUE(torch::equal(sd["mask"], torch::tensor({true, false, true})));
 }
 
-TEST(ReadTorchSaveDict, KeepsStridesAndSharedStorage) {
-  const auto sd = read_state_dict(kFixtures / "tiny_state_dict.pt");
+TEST_P(ReadFixture, KeepsStridesAndSharedStorage) {
+  const auto sd = read_state_dict(fixture());
   // base.t() of a 3 x 4 tensor has strides (1, 4); base[1] starts 4 elements in.
   EXPECT_EQ(sd["fc.weight_t"].strides(), (std::vector<int64_t>{1, 4}));
   EXPECT_EQ(sd["fc.row"].storage_offset(), 4);
   EXPECT_EQ(sd["fc.row"].data_ptr<double>(), sd["fc.weight_t"].data_ptr<double>() + 4);
 }
 
-TEST(ReadTorchSaveDict, ShapesOnlyGivesMetaTensors) {
-  const auto sd = read_state_dict(kFixtures / "tiny_state_dict.pt", TensorData::kShapesOnly);
+TEST_P(ReadFixture, ShapesOnlyGivesMetaTensors) {
+  const auto sd = read_state_dict(fixture(), TensorData::kShapesOnly);
   EXPECT_TRUE(sd["conv.weight"].is_meta());
   EXPECT_EQ(sd["conv.weight"].sizes(), (std::vector<int64_t>{2, 3, 2, 2}));
   EXPECT_EQ(sd["fc.weight_t"].scalar_type(), torch::kFloat64);
@@ -112,14 +120,23 @@ TEST(ReadTorchSaveDict, BadFilesGiveOneLineErrorsNamingTheFile) {
 
   const auto text = folder / "notes.txt";
   write_all(text, "hello, not a zip");
-  EXPECT_NE(error_of([&] { read_state_dict(text); }).find(text.string() + ": not a torch.save"),
-            std::string::npos);
+  EXPECT_EQ(
+      error_of([&] { read_state_dict(text); }),
+      text.string() + ": not a torch.save file (neither a zip archive nor the legacy format)");
 
-  // The pre-1.6 format starts with a pickle (protocol 2 opcode 0x80 0x02).
-  const auto legacy = folder / "legacy.pth";
-  write_all(legacy, std::string("\x80\x02\x8a\x0a", 4) + "rest");
-  EXPECT_NE(error_of([&] { read_state_dict(legacy); }).find(legacy.string() + ": legacy"),
-            std::string::npos);
+  // Starts like the legacy format (a pickled long) but is not one.
+  const auto pickle = folder / "other.pkl";
+  write_all(pickle, std::string("\x80\x02\x8a\x0a", 4) + "rest");
+  EXPECT_EQ(
+      error_of([&] { read_state_dict(pickle); }),
+      pickle.string() + ": not a torch.save file (neither a zip archive nor the legacy format)");
+
+  const auto legacy = kFixtures / "tiny_state_dict_legacy.pt";
+  const std::string legacy_bytes = read_all(legacy);
+  const auto legacy_truncated = folder / "legacy_truncated.pt";
+  write_all(legacy_truncated, legacy_bytes.substr(0, legacy_bytes.size() - 10));
+  EXPECT_EQ(error_of([&] { read_state_dict(legacy_truncated); }),
+            legacy_truncated.string() + ": truncated storage data");
 
   const auto truncated = folder / "truncated.pt";
   const std::string whole = read_all(kFixtures / "tiny_state_dict.pt");
@@ -168,6 +185,27 @@ TEST(ReadTorchSaveDict, DamagedPickleDataIsAnErrorNeverACrash) {
     std::string damaged = pickle;
     damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
     write_with_pickle(file, damaged);
+    try {
+      read_torch_save_dict(file);
+    } catch (const Error&) {
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "byte " << i << ": " << e.what();
+    }
+  }
+}
+
+TEST(ReadTorchSaveDict, DamagedLegacyFileIsAnErrorNeverACrash) {
+  // The legacy format has no checksums: damage anywhere reaches the reader.
+  const auto file = fresh_folder("damaged_legacy") / "damaged.pt";
+  const std::string whole = read_all(kFixtures / "tiny_state_dict_legacy.pt");
+  for (size_t n = 4; n < whole.size(); n += 7) {
+    write_all(file, whole.substr(0, n));
+    EXPECT_THROW(read_torch_save_dict(file), Error) << "truncated to " << n;
+  }
+  for (size_t i = 0; i < whole.size(); i += 3) {
+    std::string damaged = whole;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
+    write_all(file, damaged);
     try {
       read_torch_save_dict(file);
     } catch (const Error&) {

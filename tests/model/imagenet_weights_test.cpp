@@ -150,7 +150,8 @@ TEST(ImagenetWeights, NotAStateDictNamesTheFile) {
   const auto folder = fresh_folder("text");
   std::ofstream(folder / "weights.txt") << "not weights";
   EXPECT_EQ(error_of(model, folder / "weights.txt"),
-            (folder / "weights.txt").string() + ": not a torch.save file (expected a zip archive)");
+            (folder / "weights.txt").string() +
+                ": not a torch.save file (neither a zip archive nor the legacy format)");
 }
 
 }  // namespace

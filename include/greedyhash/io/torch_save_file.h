@@ -19,19 +19,21 @@ enum class TensorData {
   kShapesOnly,  // tensors live on the meta device: dtype, sizes and strides, no data read
 };
 
-// Reads a file written by Python's torch.save (zip format, PyTorch >= 1.6) or by
-// write_torch_save_dict, whose top-level object is a dict (or OrderedDict) with string
-// keys. Values come back as tensors (CPU, sharing storage where the file shares it),
-// ints, doubles, bools, strings, None, and lists, tuples and dicts of these.
+// Reads a file written by Python's torch.save (the zip format of PyTorch >= 1.6 or the
+// legacy one before it) or by write_torch_save_dict, whose top-level object is a dict
+// (or OrderedDict) with string keys. Values come back as tensors (CPU, sharing storage where the
+// file shares it), ints, doubles, bools, strings, None, and lists, tuples and dicts of these.
 //
-// This is a small pickle reader of its own rather than torch::pickle_load: LibTorch's
-// unpickler turns every collections.OrderedDict into None (it expects one only as a
-// tensor's empty backward-hook table), which loses a whole state dict. Anything that
-// is not plain data (a pickled nn.Module, a custom class) is rejected.
+// This is a small pickle reader of its own rather than torch::pickle_load or
+// torch::jit::Unpickler: LibTorch's unpickler replaces every collections.OrderedDict by
+// None before any type resolver is asked (it expects one only as a tensor's empty
+// backward-hook table), so a state dict fails with an internal assertion (checked with
+// 1.13). Anything that is not plain data (a pickled nn.Module, a custom class) is
+// rejected.
 //
-// Errors (greedyhash::Error, one line naming the file): unreadable file, not a zip
-// archive (for instance the legacy pre-1.6 format), truncated or corrupt archive, a
-// top-level object that is not a dict with string keys, unsupported pickle content.
+// Errors (greedyhash::Error, one line naming the file): unreadable file, neither
+// format, a truncated or corrupt file, a TorchScript archive, a top-level object that
+// is not a dict with string keys, unsupported pickle content.
 TorchSaveDict read_torch_save_dict(const std::filesystem::path& file,
                                    TensorData tensors = TensorData::kLoad);
 
@@ -40,7 +42,7 @@ TorchSaveDict read_torch_save_dict(const std::filesystem::path& file,
 StateDict read_state_dict(const std::filesystem::path& file,
                           TensorData tensors = TensorData::kLoad);
 
-// Serialises `entries` exactly as Python's torch.save would a dict of them (pickle
+// Serialises `entries` in the format of Python's torch.save for a dict of them (pickle
 // protocol 2 in a zip archive), so `torch.load(file)` (also with weights_only=True)
 // returns a plain dict in the same order. Values may be tensors (any device; stored
 // contiguous, on CPU), ints, doubles, bools, strings or None; anything else throws
