@@ -103,8 +103,8 @@ CheckpointMeta read_checkpoint_meta(const fs::path& file) {
 }
 
 CheckpointMeta load_checkpoint(const fs::path& file, GreedyHash& model) {
-  const TorchSaveDict dict = read_torch_save_dict(file);
-  const CheckpointMeta meta = parse_meta(dict, file);
+  // Metadata first (the pickle only): a wrong checkpoint fails before ~230 MB are read.
+  const CheckpointMeta meta = read_checkpoint_meta(file);
   const std::string name = file.string();
   if (meta.bits != model->bits()) {
     const std::string bits = std::to_string(meta.bits);
@@ -119,7 +119,7 @@ CheckpointMeta load_checkpoint(const fs::path& file, GreedyHash& model) {
   }
   const StateDict targets = model_tensors(model);
   StateDict source("Tensor");
-  for (const auto& item : dict) {
+  for (const auto& item : read_torch_save_dict(file)) {
     if (!item.value().isTensor()) continue;
     if (targets.find(item.key()) == nullptr) {
       throw Error(name + ": unexpected entry " + item.key() + " (not a parameter of the model)");

@@ -20,12 +20,13 @@ struct CheckpointMeta {
   int64_t num_classes = 0;  // C (entry "num_classes")
   int64_t input_size = 0;   // image side the model was trained at (entry "input_size")
   int64_t epoch = 0;        // epochs completed (entry "epoch")
-  double map = 0.0;         // mAP at that epoch; NaN if it was not evaluated (entry "map")
+  double map = 0.0;         // mAP at that epoch, or e.g. NaN if not evaluated (entry "map")
   std::string config_json;  // the resolved run config, as JSON text (entry "config")
 };
 
 // A checkpoint is one torch.save-compatible file that Python reads with
-// `torch.load(path)` (also with weights_only=True) as a plain dict:
+// `torch.load(path)` as a plain dict (also with weights_only=True, PyTorch's default
+// from 2.6, on PyTorch >= 2; 1.13's restricted loader cannot read float values yet):
 //   every parameter and buffer of the model, by name -> CPU tensor. The backbone keeps
 //     torchvision's names (features.0.weight, ..., classifier.4.bias), so
 //     torchvision.models.alexnet().load_state_dict(ckpt, strict=False) takes them;
