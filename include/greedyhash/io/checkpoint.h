@@ -1,0 +1,79 @@
+#pragma once
+
+#include <torch/optim/optimizer.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "greedyhash/model/greedy_hash.h"
+
+namespace greedyhash {
+
+// Version of the checkpoint layout below; readers refuse newer ones.
+inline constexpr int64_t kCheckpointFormatVersion = 1;
+
+// What a checkpoint records besides the weights.
+struct CheckpointMeta {
+  int64_t bits = 0;         // code length K (entry "bit")
+  int64_t num_classes = 0;  // C (entry "num_classes")
+  int64_t input_size = 0;   // image side the model was trained at (entry "input_size")
+  int64_t epoch = 0;        // epochs completed (entry "epoch")
+  double map = 0.0;         // mAP at that epoch, or e.g. NaN if not evaluated (entry "map")
+  std::string config_json;  // the resolved run config, as JSON text (entry "config")
+};
+
+// A checkpoint is one torch.save-compatible file that Python reads with
+// `torch.load(path)` as a plain dict (also with weights_only=True, PyTorch's default
+// from 2.6, on PyTorch >= 2; 1.13's restricted loader cannot read float values yet):
+//   every parameter and buffer of the model, by name -> CPU tensor. The backbone keeps
+//     torchvision's names (features.0.weight, ..., classifier.4.bias), so
+//     torchvision.models.alexnet().load_state_dict(ckpt, strict=False) takes them;
+//     then hash_layer.weight, hash_layer.bias, code_classifier.weight;
+//   "bit", "num_classes", "input_size", "epoch" (int), "map" (float), "config" (str),
+//     "format_version" (int). These names have no dot, so they never clash with a
+//     parameter name.
+// Written through write_file_atomically: a crash leaves the old file or the new one.
+// meta.bits and meta.num_classes must equal the model's (std::invalid_argument if not).
+void save_checkpoint(const std::filesystem::path& file, const GreedyHash& model,
+                     const CheckpointMeta& meta);
+
+// The metadata of a checkpoint, without reading its tensor data.
+// greedyhash::Error (one line naming the file) if the file is unreadable, not a
+// torch.save file, lacks an entry or has one of the wrong type ("not a greedyhash
+// checkpoint"), or has a newer format version.
+CheckpointMeta read_checkpoint_meta(const std::filesystem::path& file);
+
+// Loads a checkpoint into `model` (on whatever device it is) and returns its metadata.
+// A checkpoint for another code length or class count is a greedyhash::Error such as
+// "checkpoint F has 32-bit codes but --bit 48 was requested; pass --bit 32 or another
+// checkpoint"; so is a missing entry, a shape mismatch or an unexpected tensor. On error
+// the model is left unchanged.
+CheckpointMeta load_checkpoint(const std::filesystem::path& file, GreedyHash& model);
+
+// Resume state, a file of its own next to the checkpoint (LibTorch archive format,
+// read back only by load_training_state).
+struct TrainingState {
+  int64_t epoch = 0;     // epochs completed
+  nlohmann::json extra;  // the caller's own counters (scheduler step, data order, ...)
+};
+
+// Saves the optimizer (per-parameter state such as SGD momentum buffers, and each
+// parameter group's learning rate), `state`, and the current state of the default CPU
+// random generator and of every CUDA device's default generator. Atomic like
+// save_checkpoint.
+void save_training_state(const std::filesystem::path& file,
+                         const torch::optim::Optimizer& optimizer, const TrainingState& state);
+
+// Restores what save_training_state saved: the optimizer state (matched to the
+// optimizer's parameters by position, so build it over the model's parameters in the
+// same order) and learning rates (its other options stay as constructed), the CPU
+// generator state and, on a machine with CUDA, the CUDA generators' states (those of
+// devices that are not present are skipped). Returns epoch and extra.
+// A truncated, corrupt or foreign file, or an optimizer with other parameter groups or
+// counts, is a greedyhash::Error naming the file.
+TrainingState load_training_state(const std::filesystem::path& file,
+                                  torch::optim::Optimizer& optimizer);
+
+}  // namespace greedyhash

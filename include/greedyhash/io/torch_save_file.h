@@ -1,0 +1,62 @@
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <ATen/core/ivalue.h>
+#include <torch/ordered_dict.h>
+
+#include <filesystem>
+#include <string>
+
+namespace greedyhash {
+
+// The top-level dictionary of a torch.save file, in file order.
+using TorchSaveDict = torch::OrderedDict<std::string, c10::IValue>;
+// name -> tensor, in file order (a PyTorch state dict).
+using StateDict = torch::OrderedDict<std::string, at::Tensor>;
+
+enum class TensorData {
+  kLoad,        // tensors hold the file's data (CPU)
+  kShapesOnly,  // tensors live on the meta device: dtype, sizes and strides, no data read
+};
+
+// Reads a file written by Python's torch.save (the zip format of PyTorch >= 1.6 or the
+// legacy one before it) or by write_torch_save_dict, whose top-level object is a dict
+// (or OrderedDict) with string keys. Values come back as tensors (CPU, sharing storage where the
+// file shares it), ints, doubles, bools, strings, None, and lists, tuples and dicts of these.
+//
+// This is a small pickle reader of its own rather than torch::pickle_load or
+// torch::jit::Unpickler: LibTorch's unpickler replaces every collections.OrderedDict by
+// None before any type resolver is asked (it expects one only as a tensor's empty
+// backward-hook table), so a state dict fails with an internal assertion (checked with
+// 1.13). Anything that is not plain data (a pickled nn.Module, a custom class) is
+// rejected.
+//
+// Errors (greedyhash::Error, one line naming the file): unreadable file, neither
+// format, a truncated or corrupt file, a TorchScript archive, a top-level object that
+// is not a dict with string keys, unsupported pickle content.
+TorchSaveDict read_torch_save_dict(const std::filesystem::path& file,
+                                   TensorData tensors = TensorData::kLoad);
+
+// The tensor entries of read_torch_save_dict (other entries, such as a checkpoint's
+// metadata, are skipped). A file without any tensor entry is an error.
+StateDict read_state_dict(const std::filesystem::path& file,
+                          TensorData tensors = TensorData::kLoad);
+
+// Serialises `entries` in the format of Python's torch.save for a dict of them (pickle
+// protocol 2 in a zip archive), so `torch.load(file)` (also with weights_only=True)
+// returns a plain dict in the same order. Values may be tensors (any device; stored
+// contiguous, on CPU), ints, doubles, bools, strings or None; anything else throws
+// std::invalid_argument (a programming error).
+std::string torch_save_bytes(const TorchSaveDict& entries);
+
+// torch_save_bytes written with write_file_atomically.
+void write_torch_save_dict(const std::filesystem::path& file, const TorchSaveDict& entries);
+
+// Copies source[name] into target for every (name, target) of `targets`, in place and
+// without recording gradients; dtype and device are converted. A name missing from
+// `source`, or a shape that differs, throws greedyhash::Error naming `file`, the key and
+// both shapes. Entries of `source` not in `targets` are ignored.
+void copy_named_tensors(const StateDict& source, const StateDict& targets,
+                        const std::filesystem::path& file);
+
+}  // namespace greedyhash

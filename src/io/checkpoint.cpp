@@ -1,0 +1,234 @@
+#include "greedyhash/io/checkpoint.h"
+
+#include <ATen/ATen.h>
+#include <torch/cuda.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
+#include <algorithm>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "greedyhash/error.h"
+#include "greedyhash/io/atomic_file.h"
+#include "greedyhash/io/torch_save_file.h"
+
+namespace greedyhash {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kTrainingStateFormatVersion = 1;
+
+// Every tensor the checkpoint holds: parameters, then buffers.
+StateDict model_tensors(const GreedyHash& model) {
+  StateDict tensors = model->named_parameters();
+  for (const auto& buffer : model->named_buffers()) tensors.insert(buffer.key(), buffer.value());
+  return tensors;
+}
+
+const c10::IValue& entry(const TorchSaveDict& dict, const std::string& key, const fs::path& file) {
+  const c10::IValue* value = dict.find(key);
+  if (value == nullptr) {
+    throw Error(file.string() + ": not a greedyhash checkpoint (no entry \"" + key + "\")");
+  }
+  return *value;
+}
+
+int64_t int_entry(const TorchSaveDict& dict, const std::string& key, const fs::path& file) {
+  const auto& value = entry(dict, key, file);
+  if (!value.isInt()) {
+    throw Error(file.string() + ": not a greedyhash checkpoint (entry \"" + key +
+                "\" is not an integer)");
+  }
+  return value.toInt();
+}
+
+CheckpointMeta parse_meta(const TorchSaveDict& dict, const fs::path& file) {
+  const int64_t version = int_entry(dict, "format_version", file);
+  if (version > kCheckpointFormatVersion) {
+    throw Error(file.string() + ": checkpoint format version " + std::to_string(version) +
+                " is newer than this greedyhash reads (" +
+                std::to_string(kCheckpointFormatVersion) + "); use a newer greedyhash");
+  }
+  CheckpointMeta meta;
+  meta.bits = int_entry(dict, "bit", file);
+  meta.num_classes = int_entry(dict, "num_classes", file);
+  meta.input_size = int_entry(dict, "input_size", file);
+  meta.epoch = int_entry(dict, "epoch", file);
+  const auto& map = entry(dict, "map", file);
+  const auto& config = entry(dict, "config", file);
+  if (!(map.isDouble() || map.isInt()) || !config.isString()) {
+    throw Error(file.string() +
+                ": not a greedyhash checkpoint (\"map\" must be a number, \"config\" a string)");
+  }
+  meta.map = map.isDouble() ? map.toDouble() : static_cast<double>(map.toInt());
+  meta.config_json = config.toStringRef();
+  return meta;
+}
+
+// The first line of a LibTorch error, without its C++ backtrace.
+std::string brief(const c10::Error& e) {
+  const std::string text = e.what_without_backtrace();
+  return text.substr(0, text.find('\n'));
+}
+
+}  // namespace
+
+void save_checkpoint(const fs::path& file, const GreedyHash& model, const CheckpointMeta& meta) {
+  if (meta.bits != model->bits() || meta.num_classes != model->num_classes()) {
+    throw std::invalid_argument("save_checkpoint: metadata says " + std::to_string(meta.bits) +
+                                " bits / " + std::to_string(meta.num_classes) +
+                                " classes but the model has " + std::to_string(model->bits()) +
+                                " / " + std::to_string(model->num_classes()));
+  }
+  TorchSaveDict entries("Entry");
+  for (const auto& tensor : model_tensors(model)) entries.insert(tensor.key(), tensor.value());
+  entries.insert("bit", meta.bits);
+  entries.insert("num_classes", meta.num_classes);
+  entries.insert("input_size", meta.input_size);
+  entries.insert("epoch", meta.epoch);
+  entries.insert("map", meta.map);
+  entries.insert("config", meta.config_json);
+  entries.insert("format_version", kCheckpointFormatVersion);
+  write_torch_save_dict(file, entries);
+}
+
+CheckpointMeta read_checkpoint_meta(const fs::path& file) {
+  return parse_meta(read_torch_save_dict(file, TensorData::kShapesOnly), file);
+}
+
+CheckpointMeta load_checkpoint(const fs::path& file, GreedyHash& model) {
+  // Metadata first (the pickle only): a wrong checkpoint fails before ~230 MB are read.
+  const CheckpointMeta meta = read_checkpoint_meta(file);
+  const std::string name = file.string();
+  if (meta.bits != model->bits()) {
+    const std::string bits = std::to_string(meta.bits);
+    throw Error("checkpoint " + name + " has " + bits + "-bit codes but --bit " +
+                std::to_string(model->bits()) + " was requested; pass --bit " + bits +
+                " or another checkpoint");
+  }
+  if (meta.num_classes != model->num_classes()) {
+    throw Error("checkpoint " + name + " was trained for " + std::to_string(meta.num_classes) +
+                " classes but the data set has " + std::to_string(model->num_classes()) +
+                "; use a checkpoint trained on this data set");
+  }
+  const StateDict targets = model_tensors(model);
+  StateDict source("Tensor");
+  for (const auto& item : read_torch_save_dict(file)) {
+    if (!item.value().isTensor()) continue;
+    if (targets.find(item.key()) == nullptr) {
+      throw Error(name + ": unexpected entry " + item.key() + " (not a parameter of the model)");
+    }
+    source.insert(item.key(), item.value().toTensor());
+  }
+  copy_named_tensors(source, targets, file);
+  return meta;
+}
+
+void save_training_state(const fs::path& file, const torch::optim::Optimizer& optimizer,
+                         const TrainingState& state) {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive optimizer_archive(archive.compilation_unit());
+  optimizer.save(optimizer_archive);
+  archive.write("optimizer", optimizer_archive);
+  // LibTorch 1.13 restores per-parameter state but not the options, later versions do
+  // both; saving the learning rates here makes a resume the same under either.
+  const auto& groups = optimizer.param_groups();
+  archive.write("param_groups", static_cast<int64_t>(groups.size()));
+  for (size_t g = 0; g < groups.size(); ++g) {
+    archive.write("lr_" + std::to_string(g), groups[g].options().get_lr());
+  }
+  archive.write("format_version", kTrainingStateFormatVersion);
+  archive.write("epoch", state.epoch);
+  archive.write("extra", state.extra.dump());
+  {
+    auto cpu = at::globalContext().defaultGenerator(at::kCPU);
+    std::lock_guard<std::mutex> lock(cpu.mutex());
+    archive.write("rng_cpu", cpu.get_state());
+  }
+  const int64_t cuda_devices = torch::cuda::is_available() ? torch::cuda::device_count() : 0;
+  archive.write("cuda_devices", cuda_devices);
+  for (int64_t i = 0; i < cuda_devices; ++i) {
+    auto cuda = at::globalContext().defaultGenerator(
+        at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(i)));
+    std::lock_guard<std::mutex> lock(cuda.mutex());
+    archive.write("rng_cuda_" + std::to_string(i), cuda.get_state());
+  }
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomically(file, bytes.str());
+}
+
+TrainingState load_training_state(const fs::path& file, torch::optim::Optimizer& optimizer) {
+  const std::string name = file.string();
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) throw Error(name + ": no such training state file");
+  TrainingState state;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(name, at::Device(at::kCPU));
+    c10::IValue value;
+    if (!archive.try_read("format_version", value) || !value.isInt()) {
+      throw Error(name + ": not a greedyhash training state file");
+    }
+    if (value.toInt() > kTrainingStateFormatVersion) {
+      throw Error(name + ": training state format version " + std::to_string(value.toInt()) +
+                  " is newer than this greedyhash reads; use a newer greedyhash");
+    }
+    archive.read("epoch", value);
+    state.epoch = value.toInt();
+    archive.read("extra", value);
+    state.extra = nlohmann::json::parse(value.toStringRef());
+
+    // Read every generator state before changing anything.
+    archive.read("rng_cpu", value);
+    const at::Tensor cpu_state = value.toTensor();
+    archive.read("cuda_devices", value);
+    const int64_t saved_cuda = value.toInt();
+    const int64_t present_cuda = torch::cuda::is_available() ? torch::cuda::device_count() : 0;
+    std::vector<at::Tensor> cuda_states;
+    for (int64_t i = 0; i < std::min(saved_cuda, present_cuda); ++i) {
+      archive.read("rng_cuda_" + std::to_string(i), value);
+      cuda_states.push_back(value.toTensor());
+    }
+    torch::serialize::InputArchive optimizer_archive;
+    archive.read("optimizer", optimizer_archive);
+    archive.read("param_groups", value);
+    if (value.toInt() != static_cast<int64_t>(optimizer.param_groups().size())) {
+      throw Error(name + ": saved for an optimizer with " + std::to_string(value.toInt()) +
+                  " parameter groups, this one has " +
+                  std::to_string(optimizer.param_groups().size()));
+    }
+    std::vector<double> lrs;
+    for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
+      archive.read("lr_" + std::to_string(g), value);
+      lrs.push_back(value.toDouble());
+    }
+
+    optimizer.load(optimizer_archive);
+    for (size_t g = 0; g < lrs.size(); ++g) optimizer.param_groups()[g].options().set_lr(lrs[g]);
+    {
+      auto cpu = at::globalContext().defaultGenerator(at::kCPU);
+      std::lock_guard<std::mutex> lock(cpu.mutex());
+      cpu.set_state(cpu_state);
+    }
+    for (size_t i = 0; i < cuda_states.size(); ++i) {
+      auto cuda = at::globalContext().defaultGenerator(
+          at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(i)));
+      std::lock_guard<std::mutex> lock(cuda.mutex());
+      cuda.set_state(cuda_states[i]);
+    }
+  } catch (const c10::Error& e) {
+    throw Error(name + ": corrupt, truncated or incompatible training state (" + brief(e) + ")");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(name + ": corrupt training state (extra data is not JSON: " + e.what() + ")");
+  }
+  return state;
+}
+
+}  // namespace greedyhash

@@ -1,0 +1,158 @@
+#include "greedyhash/model/imagenet_weights.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "greedyhash/error.h"
+#include "greedyhash/io/torch_save_file.h"
+
+namespace greedyhash {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path fresh_folder(const std::string& name) {
+  const auto folder = fs::temp_directory_path() / ("greedyhash_imagenet_" + name);
+  fs::remove_all(folder);
+  fs::create_directories(folder);
+  return folder;
+}
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs /usr/bin/python3 on `script` with `args`; its exit status, with stdout+stderr in
+// `output`. Skipped tests check python_with_torchvision() first (finding the modules is
+// enough there: importing them takes seconds).
+bool python_with_torchvision() {
+  return std::system(
+             "/usr/bin/python3 -c \"import importlib.util as u, sys; "
+             "sys.exit(u.find_spec('torch') is None or "
+             "u.find_spec('torchvision') is None)\" >/dev/null 2>&1") == 0;
+}
+int run_python(const fs::path& folder, const std::string& script, const std::string& args,
+               std::string& output) {
+  std::ofstream(folder / "script.py") << script;
+  const std::string command = "/usr/bin/python3 " + (folder / "script.py").string() + " " + args +
+                              " >" + (folder / "python.log").string() + " 2>&1";
+  const int status = std::system(command.c_str());
+  output = read_all(folder / "python.log");
+  return status;
+}
+
+std::string error_of(GreedyHash& model, const fs::path& file) {
+  try {
+    load_imagenet_weights(model, file);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected greedyhash::Error";
+  return "";
+}
+
+TEST(ImagenetWeights, LoadsATorchvisionAlexNetStateDictByName) {
+  if (!python_with_torchvision()) GTEST_SKIP() << "/usr/bin/python3 with torchvision missing";
+  const auto folder = fresh_folder("torchvision");
+  // A full-size file in the published layout (torchvision's own AlexNet state dict), and
+  // per entry what Python sees in it: shape, first and last element, float64 sum.
+  const std::string script = R"PY(
+import json, sys, torch, torchvision
+torch.manual_seed(0)
+sd = torchvision.models.alexnet().state_dict()
+torch.save(sd, sys.argv[1])
+stats = {k: {"shape": list(v.shape), "first": v.flatten()[0].item(),
+             "last": v.flatten()[-1].item(), "sum": v.double().sum().item()}
+         for k, v in sd.items()}
+json.dump(stats, open(sys.argv[2], "w"))
+)PY";
+  const auto weights = folder / "alexnet.pth";
+  const auto stats_file = folder / "stats.json";
+  std::string output;
+  ASSERT_EQ(run_python(folder, script, weights.string() + " " + stats_file.string(), output), 0)
+      << output;
+  const auto stats = nlohmann::json::parse(read_all(stats_file));
+
+  torch::manual_seed(1);
+  GreedyHash model(12, 10);
+  const auto hash_before = model->hash_layer->weight.clone();
+  load_imagenet_weights(model, weights);
+  fs::remove(weights);
+
+  const auto params = model->named_parameters();
+  int loaded = 0;
+  for (const auto& [key, expected] : stats.items()) {
+    if (key.rfind("classifier.6.", 0) == 0) {
+      EXPECT_EQ(params.find(key), nullptr) << key;  // torchvision's 1000-way layer: unused
+      continue;
+    }
+    const at::Tensor* actual = params.find(key);
+    ASSERT_NE(actual, nullptr) << key;
+    EXPECT_EQ(actual->sizes().vec(), expected["shape"].get<std::vector<int64_t>>()) << key;
+    const auto flat = actual->flatten();
+    EXPECT_EQ(flat[0].item<double>(), expected["first"].get<double>()) << key;
+    EXPECT_EQ(flat[-1].item<double>(), expected["last"].get<double>()) << key;
+    const double sum = expected["sum"].get<double>();
+    EXPECT_NEAR(actual->to(torch::kFloat64).sum().item<double>(), sum, 1e-9 * (1 + std::abs(sum)))
+        << key;
+    ++loaded;
+  }
+  EXPECT_EQ(loaded, 14);  // features.{0,3,6,8,10} and classifier.{1,4}, weight and bias
+  EXPECT_TRUE(torch::equal(model->hash_layer->weight, hash_before));
+}
+
+TEST(ImagenetWeights, MissingEntryNamesTheKeyAndItsShape) {
+  const auto folder = fresh_folder("missing");
+  StateDict partial("Tensor");
+  partial.insert("features.0.weight", torch::zeros({64, 3, 11, 11}));
+  partial.insert("features.0.bias", torch::zeros({64}));
+  TorchSaveDict entries("Entry");
+  for (const auto& item : partial) entries.insert(item.key(), item.value());
+  const auto file = folder / "partial.pth";
+  write_torch_save_dict(file, entries);
+
+  GreedyHash model(12, 10);
+  const auto before = model->backbone->features->named_parameters()["0.weight"].clone();
+  EXPECT_EQ(error_of(model, file),
+            file.string() + ": no entry features.3.weight (expected shape [192, 64, 5, 5])");
+  // The check precedes any copy: the model keeps its weights.
+  EXPECT_TRUE(torch::equal(model->named_parameters()["features.0.weight"], before));
+}
+
+TEST(ImagenetWeights, ShapeMismatchNamesTheKeyAndBothShapes) {
+  const auto folder = fresh_folder("shape");
+  TorchSaveDict entries("Entry");
+  entries.insert("features.0.weight", torch::zeros({64, 3, 11, 11}));
+  entries.insert("features.0.bias", torch::zeros({65}));
+  const auto file = folder / "wrong.pth";
+  write_torch_save_dict(file, entries);
+
+  GreedyHash model(12, 10);
+  EXPECT_EQ(error_of(model, file),
+            file.string() + ": entry features.0.bias has shape [65] but the model expects [64]");
+}
+
+TEST(ImagenetWeights, NotAStateDictNamesTheFile) {
+  GreedyHash model(12, 10);
+  const auto list = fs::path(GREEDYHASH_TEST_DATA_DIR) / "model" / "tiny_list.pt";
+  EXPECT_EQ(error_of(model, list),
+            list.string() + ": holds a list, expected a dict (a state dict)");
+  const auto folder = fresh_folder("text");
+  std::ofstream(folder / "weights.txt") << "not weights";
+  EXPECT_EQ(error_of(model, folder / "weights.txt"),
+            (folder / "weights.txt").string() +
+                ": not a torch.save file (neither a zip archive nor the legacy format)");
+}
+
+}  // namespace
+}  // namespace greedyhash
