@@ -9,13 +9,15 @@ namespace greedyhash::detail {
 QueryScan::QueryScan(int bits, int64_t database_size)
     : items_at(static_cast<size_t>(bits) + 1),
       relevant_at(static_cast<size_t>(bits) + 1),
-      hits(static_cast<size_t>(database_size)) {}
+      hits(new RelevantHit[static_cast<size_t>(database_size)]) {}
 
 ScanBlock::ScanBlock(int bits, int64_t database_size, int64_t label_sets)
-    : scans(kScanBlock, QueryScan(bits, database_size)),
-      cursor_step(static_cast<size_t>(label_sets) * kScanBlock),
+    : cursor_step(static_cast<size_t>(label_sets) * kScanBlock),
       next_hit(static_cast<size_t>(kScanBlock) * (static_cast<size_t>(bits) + 1)),
-      pair_counts(2 * next_hit.size()) {}
+      pair_counts(2 * next_hit.size()) {
+  scans.reserve(kScanBlock);
+  for (int t = 0; t < kScanBlock; ++t) scans.emplace_back(bits, database_size);
+}
 
 namespace {
 
@@ -43,7 +45,7 @@ void finish_scan(QueryScan& scan, const RelevantHit* next, const uint32_t* count
   const size_t groups = scan.items_at.size();
   std::fill(scan.relevant_at.begin(), scan.relevant_at.end(), 0u);
   if constexpr (kHits) {
-    scan.num_hits = reinterpret_cast<const RelevantHit*>(cursor) - scan.hits.data();
+    scan.num_hits = reinterpret_cast<const RelevantHit*>(cursor) - scan.hits.get();
     for (size_t d = 0; d < groups; ++d) scan.items_at[d] = hit_position(next[d]);
     for (int64_t k = 0; k < scan.num_hits; ++k) ++scan.relevant_at[hit_distance(scan.hits[k])];
   } else {
@@ -67,7 +69,7 @@ GREEDYHASH_ALWAYS_INLINE void scan_one_word(const ScanArgs& a, ScanBlock& block)
   uint64_t query_code[kB];
   for (int t = 0; t < kB; ++t) {
     for (int d = 0; d < kGroups; ++d) next[t][d] = make_hit(0, static_cast<uint32_t>(d));
-    cursor[t] = reinterpret_cast<uintptr_t>(block.scans[t].hits.data());
+    cursor[t] = reinterpret_cast<uintptr_t>(block.scans[t].hits.get());
     query_code[t] = a.query_codes[t];
   }
   const uint64_t* codes = a.codes;
@@ -107,7 +109,7 @@ GREEDYHASH_ALWAYS_INLINE void scan_any_width(const ScanArgs& a, ScanBlock& block
     next[t] = block.next_hit.data() + t * groups;
     counts[t] = block.pair_counts.data() + 2 * t * groups;
     for (size_t d = 0; d < groups; ++d) next[t][d] = make_hit(0, static_cast<uint32_t>(d));
-    cursor[t] = reinterpret_cast<uintptr_t>(block.scans[t].hits.data());
+    cursor[t] = reinterpret_cast<uintptr_t>(block.scans[t].hits.get());
   }
   const int64_t n = a.size;
   for (int64_t i = 0; i < n; ++i) {

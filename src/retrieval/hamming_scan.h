@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "greedyhash/retrieval/labeled_codes.h"
@@ -27,8 +28,10 @@ struct QueryScan {
 
   std::vector<uint32_t> items_at;     // [d]: database items at distance d
   std::vector<uint32_t> relevant_at;  // [d]: relevant items among them
-  std::vector<RelevantHit> hits;      // relevant items in database order (when recorded)
-  int64_t num_hits = 0;               // valid entries of `hits`
+  // Relevant items in database order (when recorded); room for the whole database, left
+  // uninitialised since a scan only touches its first num_hits + 1 entries.
+  std::unique_ptr<RelevantHit[]> hits;
+  int64_t num_hits = 0;  // valid entries of `hits`
 };
 
 // Queries scanned together in one pass over the database: each database code is loaded

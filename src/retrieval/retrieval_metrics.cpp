@@ -165,12 +165,16 @@ class Evaluator {
         : items_before(static_cast<size_t>(bits) + 1),
           relevant_before(static_cast<size_t>(bits) + 1),
           next_j(static_cast<size_t>(bits) + 1),
-          first_rank(static_cast<size_t>(bits) + 1) {}
+          first_rank(static_cast<size_t>(bits) + 1),
+          is_cut(static_cast<size_t>(bits) + 1) {}
     std::vector<int64_t> items_before;
     std::vector<int64_t> relevant_before;
     std::vector<int64_t> next_j;
     std::vector<int64_t> first_rank;
     std::vector<int64_t> first_n_relevant;
+    std::vector<uint32_t> cut_group;
+    std::vector<int64_t> cut_position;
+    std::vector<uint8_t> is_cut;
   };
 
   void init_block(BlockSums& sums) const {
@@ -222,50 +226,93 @@ class Evaluator {
   // has m items of its tie group before it (in database order) sits at rank
   // p = items_before[d] + m + 1 and is relevant item number
   // j = relevant_before[d] + (relevant items of the group before it) + 1.
-  // j / p is taken as j * (1 / p) from a table: a multiplication instead of a division
-  // per relevant item, at most one rounding step away. Four partial sums (in a fixed
-  // pattern) keep the additions from waiting on each other.
   void stable_order_metrics(int64_t q, const detail::QueryScan& scan, Scratch& s, BlockSums& sums) {
     const size_t groups = static_cast<size_t>(bits_) + 1;
     for (size_t d = 0; d < groups; ++d) {
       s.next_j[d] = s.relevant_before[d] + 1;
       s.first_rank[d] = s.items_before[d] + 1;
     }
-    const detail::RelevantHit* hits = scan.hits.data();
+    double sum = 0.0;
+    int64_t considered = 0;
+    if (plan_.top_k == database_.size()) {
+      sum_precisions<true>(scan, s, sum, considered);
+    } else {
+      sum_precisions<false>(scan, s, sum, considered);
+    }
+    results_.ap[static_cast<size_t>(q)] = considered > 0 ? sum / considered : 0.0;
+    results_.ap_had_relevant[static_cast<size_t>(q)] = considered > 0;
+    if (!plan_.precision_at.empty()) precision_at_n(scan, s, sums);
+  }
+
+  // sum = sum of j / p over the hits within top_k, considered = their number.
+  // j / p is taken as j * (1 / p) from a table: a multiplication instead of a division
+  // per relevant item, at most one rounding step away. Four partial sums, always
+  // combined in the same pattern, keep the additions from waiting on each other.
+  template <bool kAllRanks>
+  void sum_precisions(const detail::QueryScan& scan, Scratch& s, double& sum,
+                      int64_t& considered) const {
+    const detail::RelevantHit* hits = scan.hits.get();
     const int64_t num_hits = scan.num_hits;
     const double* reciprocal = reciprocal_.data();
     int64_t* next_j = s.next_j.data();
     const int64_t* first_rank = s.first_rank.data();
-    double partial[4] = {0.0, 0.0, 0.0, 0.0};
-    int64_t considered = 0;
-    if (plan_.top_k == database_.size()) {
-      for (int64_t k = 0; k < num_hits; ++k) {
-        const uint32_t d = detail::hit_distance(hits[k]);
-        const int64_t j = next_j[d]++;
-        const int64_t p = first_rank[d] + detail::hit_position(hits[k]);
-        partial[k & 3] += static_cast<double>(j) * reciprocal[p];
+    const int64_t top_k = plan_.top_k;
+    int64_t counted = 0;
+    const auto term = [&](int64_t k) {
+      const uint32_t d = detail::hit_distance(hits[k]);
+      const int64_t j = next_j[d]++;
+      const int64_t p = first_rank[d] + detail::hit_position(hits[k]);
+      if constexpr (kAllRanks) {
+        return static_cast<double>(j) * reciprocal[p];
+      } else {
+        const bool in_top = p <= top_k;
+        counted += in_top;
+        return in_top ? static_cast<double>(j) * reciprocal[p] : 0.0;
       }
-      considered = num_hits;
-    } else {
-      for (int64_t k = 0; k < num_hits; ++k) {
-        const uint32_t d = detail::hit_distance(hits[k]);
-        const int64_t j = next_j[d]++;
-        const int64_t p = first_rank[d] + detail::hit_position(hits[k]);
-        const bool counted = p <= plan_.top_k;
-        partial[k & 3] += counted ? static_cast<double>(j) * reciprocal[p] : 0.0;
-        considered += counted;
-      }
+    };
+    double s0 = 0.0;
+    double s1 = 0.0;
+    double s2 = 0.0;
+    double s3 = 0.0;
+    int64_t k = 0;
+    for (; k + 4 <= num_hits; k += 4) {
+      s0 += term(k);
+      s1 += term(k + 1);
+      s2 += term(k + 2);
+      s3 += term(k + 3);
     }
-    const double sum = (partial[0] + partial[1]) + (partial[2] + partial[3]);
-    results_.ap[static_cast<size_t>(q)] = considered > 0 ? sum / considered : 0.0;
-    results_.ap_had_relevant[static_cast<size_t>(q)] = considered > 0;
+    for (; k < num_hits; ++k) s0 += term(k);
+    sum = (s0 + s1) + (s2 + s3);
+    considered = kAllRanks ? num_hits : counted;
+  }
 
+  // The first N ranks hold every item closer than the distance d* at which rank N falls,
+  // and the first N - items_before[d*] items of group d*. So precision@N needs only the
+  // relevant items of the cut groups d*, which arrive in group order.
+  void precision_at_n(const detail::QueryScan& scan, Scratch& s, BlockSums& sums) const {
     const size_t num_n = plan_.precision_at.size();
-    if (num_n == 0) return;
+    const size_t groups = static_cast<size_t>(bits_) + 1;
+    s.cut_group.resize(num_n);
+    s.cut_position.resize(num_n);
     s.first_n_relevant.assign(num_n, 0);
-    for (int64_t k = 0; k < num_hits; ++k) {
-      const int64_t p = first_rank[detail::hit_distance(hits[k])] + detail::hit_position(hits[k]);
-      for (size_t t = 0; t < num_n; ++t) s.first_n_relevant[t] += p <= plan_.precision_at[t];
+    std::fill(s.is_cut.begin(), s.is_cut.end(), 0);
+    for (size_t t = 0; t < num_n; ++t) {
+      const int64_t n = plan_.precision_at[t];
+      size_t d = 0;
+      while (d + 1 < groups && s.items_before[d + 1] < n) ++d;
+      s.cut_group[t] = static_cast<uint32_t>(d);
+      s.cut_position[t] = n - s.items_before[d];
+      s.first_n_relevant[t] = s.relevant_before[d];
+      s.is_cut[d] = 1;
+    }
+    for (int64_t k = 0; k < scan.num_hits; ++k) {
+      const detail::RelevantHit hit = scan.hits[k];
+      const uint32_t d = detail::hit_distance(hit);
+      if (!s.is_cut[d]) continue;
+      for (size_t t = 0; t < num_n; ++t) {
+        s.first_n_relevant[t] +=
+            s.cut_group[t] == d && detail::hit_position(hit) < s.cut_position[t];
+      }
     }
     for (size_t t = 0; t < num_n; ++t) {
       sums.precision_at_sum[t] +=

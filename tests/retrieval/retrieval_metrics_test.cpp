@@ -115,99 +115,109 @@ LabeledCodes labeled(const RandomSet& s) {
   return LabeledCodes(BinaryCodes::from_tensor(s.pm1), s.labels);
 }
 
+// Every metric of evaluate_retrieval and mAP@K against the reference, query by query.
+void check_against_reference(int bits, int64_t classes, bool multi_label) {
+  SCOPED_TRACE("bits " + std::to_string(bits) + ", classes " + std::to_string(classes) +
+               (multi_label ? ", multi-label" : ", single-label"));
+  torch::manual_seed(1000 + bits + multi_label);
+  const auto centres = torch::randint(2, {4, bits}).to(torch::kFloat) * 2 - 1;
+  const int64_t num_db = 301;
+  const RandomSet q = random_set(21, bits, classes, multi_label, centres);
+  const RandomSet db = random_set(num_db, bits, classes, multi_label, centres);
+  const LabeledCodes queries = labeled(q);
+  const LabeledCodes database = labeled(db);
+
+  RetrievalOptions options;
+  options.precision_at = {1, 10, 100, 301, 0, 1000};
+  const RetrievalReport report = evaluate_retrieval(queries, database, options);
+  const std::vector<size_t> top_ks = {7, 150};
+  std::vector<MeanAveragePrecision> at_k;
+  for (const size_t k : top_ks) {
+    at_k.push_back(mean_average_precision(queries, database, static_cast<int64_t>(k)));
+  }
+
+  double map = 0.0;
+  double map_tie = 0.0;
+  std::vector<double> map_at_k(top_ks.size(), 0.0);
+  std::vector<double> p_at_n(options.precision_at.size(), 0.0);
+  std::vector<double> precision_sum(static_cast<size_t>(bits) + 1, 0.0);
+  std::vector<int64_t> precision_queries(static_cast<size_t>(bits) + 1, 0);
+  std::vector<double> recall_sum(static_cast<size_t>(bits) + 1, 0.0);
+  int64_t recall_queries = 0;
+  int64_t without_relevant = 0;
+  for (int64_t i = 0; i < q.pm1.size(0); ++i) {
+    const Reference r = reference_for(q.pm1[i], q.labels[i], db.pm1, db.labels);
+    const std::vector<bool> ranked = ranked_relevance(r);
+    const double ap = textbook_ap(ranked, ranked.size());
+    EXPECT_NEAR(report.map.ap[static_cast<size_t>(i)], ap, 1e-12) << "query " << i;
+    map += ap;
+    const int64_t total_relevant = std::count(ranked.begin(), ranked.end(), true);
+    without_relevant += total_relevant == 0;
+    const double tie = reference_tie_aware_ap(r, bits);
+    EXPECT_NEAR(report.map_tie_aware->ap[static_cast<size_t>(i)], tie, 1e-12) << i;
+    map_tie += tie;
+    for (size_t k = 0; k < top_ks.size(); ++k) {
+      const double ap_k = textbook_ap(ranked, top_ks[k]);
+      EXPECT_NEAR(at_k[k].ap[static_cast<size_t>(i)], ap_k, 1e-12) << i << " @" << top_ks[k];
+      map_at_k[k] += ap_k;
+    }
+    for (size_t t = 0; t < options.precision_at.size(); ++t) {
+      size_t n = static_cast<size_t>(options.precision_at[t]);
+      if (n == 0 || n > ranked.size()) n = ranked.size();
+      p_at_n[t] += static_cast<double>(std::count(ranked.begin(), ranked.begin() + n, true)) /
+                   static_cast<double>(n);
+    }
+    for (int radius = 0; radius <= bits; ++radius) {
+      int64_t retrieved = 0;
+      int64_t hits = 0;
+      for (size_t j = 0; j < r.distance.size(); ++j) {
+        if (r.distance[j] <= radius) {
+          ++retrieved;
+          hits += r.relevant[j];
+        }
+      }
+      if (retrieved > 0) {
+        precision_sum[radius] += static_cast<double>(hits) / retrieved;
+        ++precision_queries[radius];
+      }
+      if (total_relevant > 0) recall_sum[radius] += static_cast<double>(hits) / total_relevant;
+    }
+    recall_queries += total_relevant > 0;
+  }
+  const double num_queries = static_cast<double>(q.pm1.size(0));
+  EXPECT_NEAR(report.map.map, map / num_queries, 1e-12);
+  EXPECT_EQ(report.map.top_k, num_db);
+  EXPECT_EQ(report.map.num_queries_without_relevant, without_relevant);
+  EXPECT_NEAR(report.map_tie_aware->map, map_tie / num_queries, 1e-12);
+  for (size_t k = 0; k < top_ks.size(); ++k) {
+    EXPECT_NEAR(at_k[k].map, map_at_k[k] / num_queries, 1e-12) << "@" << top_ks[k];
+    EXPECT_EQ(at_k[k].top_k, static_cast<int64_t>(top_ks[k]));
+  }
+  EXPECT_EQ(report.precision_at_n.n, (std::vector<int64_t>{1, 10, 100, 301, 301, 301}));
+  for (size_t t = 0; t < p_at_n.size(); ++t) {
+    EXPECT_NEAR(report.precision_at_n.precision[t], p_at_n[t] / num_queries, 1e-12) << t;
+  }
+  const PrecisionRecallCurve& curve = *report.pr_curve;
+  ASSERT_EQ(curve.precision.size(), static_cast<size_t>(bits) + 1);
+  for (int radius = 0; radius <= bits; ++radius) {
+    EXPECT_EQ(curve.num_queries_retrieving[radius], precision_queries[radius]);
+    const double p =
+        precision_queries[radius] > 0 ? precision_sum[radius] / precision_queries[radius] : 0.0;
+    EXPECT_NEAR(curve.precision[radius], p, 1e-12) << "radius " << radius;
+    EXPECT_NEAR(curve.recall[radius], recall_sum[radius] / recall_queries, 1e-12) << radius;
+  }
+}
+
 TEST(RetrievalMetrics, MatchesASimpleReferenceOnRandomData) {
   for (const int bits : {8, 12, 24, 32, 48, 64, 100, 128}) {
-    for (const bool multi_label : {false, true}) {
-      SCOPED_TRACE("bits " + std::to_string(bits) + (multi_label ? " multi" : " single"));
-      torch::manual_seed(1000 + bits + multi_label);
-      const auto centres = torch::randint(2, {4, bits}).to(torch::kFloat) * 2 - 1;
-      const int64_t num_db = 301;
-      const RandomSet q = random_set(21, bits, 5, multi_label, centres);
-      const RandomSet db = random_set(num_db, bits, 5, multi_label, centres);
-      const LabeledCodes queries = labeled(q);
-      const LabeledCodes database = labeled(db);
-
-      RetrievalOptions options;
-      options.precision_at = {1, 10, 100, 301, 0, 1000};
-      const RetrievalReport report = evaluate_retrieval(queries, database, options);
-      const std::vector<size_t> top_ks = {7, 150};
-      std::vector<MeanAveragePrecision> at_k;
-      for (const size_t k : top_ks) {
-        at_k.push_back(mean_average_precision(queries, database, static_cast<int64_t>(k)));
-      }
-
-      double map = 0.0;
-      double map_tie = 0.0;
-      std::vector<double> map_at_k(top_ks.size(), 0.0);
-      std::vector<double> p_at_n(options.precision_at.size(), 0.0);
-      std::vector<double> precision_sum(static_cast<size_t>(bits) + 1, 0.0);
-      std::vector<int64_t> precision_queries(static_cast<size_t>(bits) + 1, 0);
-      std::vector<double> recall_sum(static_cast<size_t>(bits) + 1, 0.0);
-      int64_t recall_queries = 0;
-      int64_t without_relevant = 0;
-      for (int64_t i = 0; i < q.pm1.size(0); ++i) {
-        const Reference r = reference_for(q.pm1[i], q.labels[i], db.pm1, db.labels);
-        const std::vector<bool> ranked = ranked_relevance(r);
-        const double ap = textbook_ap(ranked, ranked.size());
-        EXPECT_NEAR(report.map.ap[static_cast<size_t>(i)], ap, 1e-12) << "query " << i;
-        map += ap;
-        const int64_t total_relevant = std::count(ranked.begin(), ranked.end(), true);
-        without_relevant += total_relevant == 0;
-        const double tie = reference_tie_aware_ap(r, bits);
-        EXPECT_NEAR(report.map_tie_aware->ap[static_cast<size_t>(i)], tie, 1e-12) << i;
-        map_tie += tie;
-        for (size_t k = 0; k < top_ks.size(); ++k) {
-          const double ap_k = textbook_ap(ranked, top_ks[k]);
-          EXPECT_NEAR(at_k[k].ap[static_cast<size_t>(i)], ap_k, 1e-12) << i << " @" << top_ks[k];
-          map_at_k[k] += ap_k;
-        }
-        for (size_t t = 0; t < options.precision_at.size(); ++t) {
-          size_t n = static_cast<size_t>(options.precision_at[t]);
-          if (n == 0 || n > ranked.size()) n = ranked.size();
-          p_at_n[t] += static_cast<double>(std::count(ranked.begin(), ranked.begin() + n, true)) /
-                       static_cast<double>(n);
-        }
-        for (int radius = 0; radius <= bits; ++radius) {
-          int64_t retrieved = 0;
-          int64_t hits = 0;
-          for (size_t j = 0; j < r.distance.size(); ++j) {
-            if (r.distance[j] <= radius) {
-              ++retrieved;
-              hits += r.relevant[j];
-            }
-          }
-          if (retrieved > 0) {
-            precision_sum[radius] += static_cast<double>(hits) / retrieved;
-            ++precision_queries[radius];
-          }
-          if (total_relevant > 0) recall_sum[radius] += static_cast<double>(hits) / total_relevant;
-        }
-        recall_queries += total_relevant > 0;
-      }
-      const double num_queries = static_cast<double>(q.pm1.size(0));
-      EXPECT_NEAR(report.map.map, map / num_queries, 1e-12);
-      EXPECT_EQ(report.map.top_k, num_db);
-      EXPECT_EQ(report.map.num_queries_without_relevant, without_relevant);
-      EXPECT_NEAR(report.map_tie_aware->map, map_tie / num_queries, 1e-12);
-      for (size_t k = 0; k < top_ks.size(); ++k) {
-        EXPECT_NEAR(at_k[k].map, map_at_k[k] / num_queries, 1e-12) << "@" << top_ks[k];
-        EXPECT_EQ(at_k[k].top_k, static_cast<int64_t>(top_ks[k]));
-      }
-      EXPECT_EQ(report.precision_at_n.n, (std::vector<int64_t>{1, 10, 100, 301, 301, 301}));
-      for (size_t t = 0; t < p_at_n.size(); ++t) {
-        EXPECT_NEAR(report.precision_at_n.precision[t], p_at_n[t] / num_queries, 1e-12) << t;
-      }
-      const PrecisionRecallCurve& curve = *report.pr_curve;
-      ASSERT_EQ(curve.precision.size(), static_cast<size_t>(bits) + 1);
-      for (int radius = 0; radius <= bits; ++radius) {
-        EXPECT_EQ(curve.num_queries_retrieving[radius], precision_queries[radius]);
-        const double p =
-            precision_queries[radius] > 0 ? precision_sum[radius] / precision_queries[radius] : 0.0;
-        EXPECT_NEAR(curve.precision[radius], p, 1e-12) << "radius " << radius;
-        EXPECT_NEAR(curve.recall[radius], recall_sum[radius] / recall_queries, 1e-12) << radius;
-      }
-    }
+    for (const bool multi_label : {false, true}) check_against_reference(bits, 5, multi_label);
   }
+}
+
+TEST(RetrievalMetrics, MatchesTheReferenceForLongCodesAndManyClasses) {
+  // Codes of four words and label sets of two words take the general paths.
+  check_against_reference(200, 70, true);
+  check_against_reference(1024, 3, false);
 }
 
 // ---------------------------------------------------------------------------------------
