@@ -1,6 +1,7 @@
 #include "greedyhash/retrieval/retrieval_metrics.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <string>
 #include <utility>
@@ -140,10 +141,15 @@ class Evaluator {
     const int64_t num_blocks = (num_queries + kQueryBlock - 1) / kQueryBlock;
     blocks_.assign(static_cast<size_t>(num_blocks), BlockSums{});
 
-    at::parallel_for(0, num_blocks, 1, [&](int64_t first_block, int64_t end_block) {
+    // Each worker takes the next unclaimed block until none is left, so that a worker
+    // slowed down by other processes on a shared machine does not hold up the others.
+    // Results do not depend on who computed a block.
+    std::atomic<int64_t> next_block{0};
+    const int64_t workers = std::min<int64_t>(at::get_num_threads(), num_blocks);
+    at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
       detail::ScanBlock scan_block(bits_, database_.size(), database_.labels().num_distinct_sets());
       Scratch scratch(bits_);
-      for (int64_t block = first_block; block < end_block; ++block) {
+      for (int64_t block = next_block++; block < num_blocks; block = next_block++) {
         BlockSums& sums = blocks_[static_cast<size_t>(block)];
         init_block(sums);
         const int64_t end = std::min(num_queries, (block + 1) * kQueryBlock);

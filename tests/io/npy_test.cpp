@@ -47,7 +47,7 @@ std::vector<Fixture> fixtures() {
       {"i8.npy", torch::tensor({{-(int64_t{1} << 40), int64_t{1}}, {int64_t{3}, int64_t{1} << 62}},
                                torch::kInt64)},
       {"f4.npy", torch::tensor({{0.5f, -1.25f, 3.0f}})},
-      {"f8.npy", torch::tensor({{1e-300, -2.5}, {M_PI, 0.0}}, torch::kFloat64)},
+      {"f8.npy", torch::tensor({{1e-300, -2.5}, {3.141592653589793, 0.0}}, torch::kFloat64)},
       {"b1.npy", torch::tensor({true, false, true})},
       {"f8_scalar.npy", torch::scalar_tensor(2.5, torch::kFloat64)},
       {"u1_empty.npy", torch::zeros({0, 4}, torch::kUInt8)},
