@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "greedyhash/retrieval/labeled_codes.h"
+
+namespace greedyhash {
+
+// Retrieval metrics over Hamming ranking, as PROTOCOL.md defines them. An item is
+// relevant to a query when they share at least one label. Every function works query by
+// query with O(N + K) memory per worker thread (no query x database matrix), runs the
+// queries in parallel (at::parallel_for) and gives bit-identical results for any thread
+// count: per-query values are kept and summed in query order.
+//
+// Errors (greedyhash::Error): different bit lengths or class counts between queries and
+// database, an empty query set or database, top_k or an N < 0.
+
+// Mean average precision. AP(q) = (1/R_q) sum_j j / p_j over the relevant items at
+// 1-based rank positions p_1 < p_2 < ..., R_q = number of relevant items considered.
+struct MeanAveragePrecision {
+  double map = 0.0;        // mean of `ap` over all queries (queries with AP 0 included)
+  std::vector<double> ap;  // AP of each query, in query order
+  int64_t top_k = 0;       // ranks considered: the database size for mAP@all
+  // Queries with no relevant item among the considered ranks (their AP is 0).
+  int64_t num_queries_without_relevant = 0;
+  bool tie_aware = false;
+};
+
+// Precision and recall when retrieving every item within Hamming radius r, for
+// r = 0..K (index r). Both are means of per-query values:
+// - precision[r] averages over the queries that retrieve at least one item within r
+//   (num_queries_retrieving[r] of them); a query retrieving nothing has no precision and
+//   is left out, rather than counted as 0 or 1. With no such query, precision[r] = 0.
+// - recall[r] averages over the queries that have at least one relevant item in the
+//   database (a query without any has no recall); 0 when there is none.
+struct PrecisionRecallCurve {
+  std::vector<double> precision;
+  std::vector<double> recall;
+  std::vector<int64_t> num_queries_retrieving;
+};
+
+// Precision of the first N items of the stable ranking, averaged over all queries.
+struct PrecisionAtN {
+  std::vector<int64_t> n;         // as requested, 0 and values above the size -> size
+  std::vector<double> precision;  // (relevant items among the first n) / n, mean
+};
+
+struct RetrievalOptions {
+  int64_t top_k = 0;  // mAP@top_k; 0 (or >= database size) means mAP@all
+  bool tie_aware = true;
+  bool pr_curve = true;
+  std::vector<int64_t> precision_at;  // N values for precision@N; 0 means all
+};
+
+struct RetrievalReport {
+  int64_t num_queries = 0;
+  int64_t database_size = 0;
+  int bits = 0;
+  MeanAveragePrecision map;  // stable order (distance, then database index), @top_k
+  // Expected AP over all orders within each tie group (McSherry & Najork, ECIR 2008),
+  // always over the whole database (mAP@all), whatever top_k is.
+  std::optional<MeanAveragePrecision> map_tie_aware;
+  std::optional<PrecisionRecallCurve> pr_curve;
+  PrecisionAtN precision_at_n;  // empty when options.precision_at is
+};
+
+// All metrics the options ask for, from one pass over the database per query.
+RetrievalReport evaluate_retrieval(const LabeledCodes& queries, const LabeledCodes& database,
+                                   const RetrievalOptions& options = {});
+
+// mAP@top_k (0 = all) in the stable order: ascending distance, ties by database index.
+MeanAveragePrecision mean_average_precision(const LabeledCodes& queries,
+                                            const LabeledCodes& database, int64_t top_k = 0);
+
+// Tie-aware mAP@all: independent of any tie rule.
+MeanAveragePrecision tie_aware_mean_average_precision(const LabeledCodes& queries,
+                                                      const LabeledCodes& database);
+
+PrecisionRecallCurve precision_recall_curve(const LabeledCodes& queries,
+                                            const LabeledCodes& database);
+
+PrecisionAtN precision_at_n(const LabeledCodes& queries, const LabeledCodes& database,
+                            const std::vector<int64_t>& ns);
+
+}  // namespace greedyhash

@@ -1,0 +1,131 @@
+#include "greedyhash/io/npy.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "../retrieval/expect_error.h"
+
+namespace greedyhash {
+namespace {
+
+namespace fs = std::filesystem;
+using test_support::expect_error_containing;
+
+// Fixtures written by numpy's np.save: see tests/data/retrieval/make_fixtures.py.
+const fs::path kData = fs::path(GREEDYHASH_TEST_DATA_DIR) / "retrieval";
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+fs::path scratch(const std::string& name) {
+  const fs::path folder = fs::temp_directory_path() / "greedyhash_npy_test";
+  fs::create_directories(folder);
+  return folder / name;
+}
+
+// Each fixture and the tensor it holds.
+struct Fixture {
+  const char* file;
+  torch::Tensor expected;
+};
+
+std::vector<Fixture> fixtures() {
+  return {
+      {"u1.npy", torch::arange(6, torch::kUInt8).reshape({2, 3})},
+      {"i1.npy", torch::tensor({{-1, 1, -1}, {1, 1, -1}}, torch::kInt8)},
+      {"i2.npy", torch::tensor({-32768, 5, 32767}, torch::kInt16)},
+      {"i4.npy", torch::tensor({-2, 0, 7, 2147483647}, torch::kInt32)},
+      {"i8.npy", torch::tensor({{-(int64_t{1} << 40), int64_t{1}}, {int64_t{3}, int64_t{1} << 62}},
+                               torch::kInt64)},
+      {"f4.npy", torch::tensor({{0.5f, -1.25f, 3.0f}})},
+      {"f8.npy", torch::tensor({{1e-300, -2.5}, {3.141592653589793, 0.0}}, torch::kFloat64)},
+      {"b1.npy", torch::tensor({true, false, true})},
+      {"f8_scalar.npy", torch::scalar_tensor(2.5, torch::kFloat64)},
+      {"u1_empty.npy", torch::zeros({0, 4}, torch::kUInt8)},
+      {"f4_wide_first_dim.npy", torch::zeros({123456789012, 0}, torch::kFloat32)},
+  };
+}
+
+TEST(Npy, WritesTheSameBytesAsNumpy) {
+  for (const Fixture& f : fixtures()) {
+    SCOPED_TRACE(f.file);
+    const fs::path out = scratch(f.file);
+    save_npy(out, f.expected);
+    const std::string ours = read_all(out);
+    const std::string numpys = read_all(kData / f.file);
+    ASSERT_FALSE(numpys.empty());
+    EXPECT_EQ(ours, numpys);
+    EXPECT_EQ((ours.find('\n') + 1) % 64, 0u) << "data must start on a 64-byte boundary";
+  }
+}
+
+TEST(Npy, LoadsNumpyFiles) {
+  for (const Fixture& f : fixtures()) {
+    SCOPED_TRACE(f.file);
+    const torch::Tensor loaded = load_npy(kData / f.file);
+    EXPECT_EQ(loaded.scalar_type(), f.expected.scalar_type());
+    EXPECT_EQ(loaded.sizes(), f.expected.sizes());
+    EXPECT_TRUE(torch::equal(loaded, f.expected));
+  }
+}
+
+TEST(Npy, SavesNonContiguousTensorsInCOrder) {
+  const auto t = torch::arange(6, torch::kInt32).reshape({2, 3}).t();  // 3 x 2 view
+  const fs::path out = scratch("transposed.npy");
+  save_npy(out, t);
+  EXPECT_TRUE(torch::equal(load_npy(out), t.contiguous()));
+}
+
+TEST(Npy, CodeAndLabelFilesMatchNumpy) {
+  for (const int bits : {13, 70}) {
+    SCOPED_TRACE("bits " + std::to_string(bits));
+    const std::string stem = "codes" + std::to_string(bits);
+    const BinaryCodes codes = load_codes_pm1_npy(kData / (stem + "_pm1.npy"));
+    EXPECT_EQ(codes.bits(), bits);
+    save_codes_packed_npy(scratch(stem + "_packed.npy"), codes);
+    EXPECT_EQ(read_all(scratch(stem + "_packed.npy")), read_all(kData / (stem + "_packed.npy")));
+    save_codes_pm1_npy(scratch(stem + "_pm1.npy"), codes);
+    EXPECT_EQ(read_all(scratch(stem + "_pm1.npy")), read_all(kData / (stem + "_pm1.npy")));
+    const BinaryCodes packed = load_codes_packed_npy(kData / (stem + "_packed.npy"), bits);
+    EXPECT_TRUE(torch::equal(packed.to_pm1(), codes.to_pm1()));
+  }
+  save_labels_npy(scratch("labels.npy"),
+                  torch::tensor({{1, 0, 0}, {0, 1, 1}, {0, 0, 0}, {1, 1, 1}}, torch::kInt64));
+  EXPECT_EQ(read_all(scratch("labels.npy")), read_all(kData / "labels.npy"));
+}
+
+TEST(Npy, ClearErrors) {
+  expect_error_containing([] { load_npy(kData / "no_such_file.npy"); }, "cannot open");
+  const fs::path text = scratch("not_npy.npy");
+  std::ofstream(text) << "hello, this is text\n";
+  expect_error_containing([&] { load_npy(text); }, "not an .npy file");
+  expect_error_containing([] { load_npy(kData / "fortran.npy"); }, "Fortran-order");
+  expect_error_containing([] { load_npy(kData / "big_endian.npy"); }, "big-endian dtype '>i4'");
+  expect_error_containing([] { load_npy(kData / "f2.npy"); }, "unsupported dtype '<f2'");
+  const std::string whole = read_all(kData / "f8.npy");
+  const fs::path cut = scratch("truncated.npy");
+  std::ofstream(cut, std::ios::binary) << whole.substr(0, whole.size() - 3);
+  expect_error_containing([&] { load_npy(cut); }, "truncated");
+  expect_error_containing([&] { load_npy(cut); }, cut.string());
+  expect_error_containing([] { save_npy(scratch("half.npy"), torch::zeros({2}, torch::kHalf)); },
+                          "cannot save Half");
+  expect_error_containing([] { load_codes_packed_npy(kData / "codes13_packed.npy", 9); },
+                          "codes13_packed.npy");
+  expect_error_containing(
+      [] {
+        save_labels_npy(scratch("bad_labels.npy"), torch::tensor({{2, 0}}));
+      },
+      "entries 0 or 1");
+}
+
+}  // namespace
+}  // namespace greedyhash
