@@ -80,7 +80,15 @@ std::vector<ConfigKey> make_keys() {
           &Config::pretrained),
       key("train_limit", T::Int, "use only the first N training images (0 = all)",
           &Config::train_limit),
-      key("topk", T::Int, "mAP@K: rank only the top K database items (0 = all)", &Config::topk),
+      key("query_per_class", T::Int,
+          "CIFAR splits: query images per class (0 = the protocol's: 100, or 1000 for cifar10-2)",
+          &Config::query_per_class),
+      key("train_per_class", T::Int,
+          "CIFAR splits: training images per class (0 = the protocol's: 500, or 5000 for "
+          "cifar10-2)",
+          &Config::train_per_class),
+      key("map_topk", T::Int, "report mAP@K: only the top K ranked database items count (0 = all)",
+          &Config::map_topk),
       key("precision", T::String, "fp32 or bf16 (autocast on CUDA and AVX512-BF16 CPUs)",
           &Config::precision),
   };
@@ -178,7 +186,9 @@ void validate_config(const Config& c, const std::string& source) {
   if (c.eval_every < 0) fail("eval_every", "must be >= 0");
   if (c.threads < 0) fail("threads", "must be >= 0 (0 = one per core)");
   if (c.train_limit < 0) fail("train_limit", "must be >= 0 (0 = all)");
-  if (c.topk < 0) fail("topk", "must be >= 0 (0 = all)");
+  if (c.query_per_class < 0) fail("query_per_class", "must be >= 0 (0 = the protocol's)");
+  if (c.train_per_class < 0) fail("train_per_class", "must be >= 0 (0 = the protocol's)");
+  if (c.map_topk < 0) fail("map_topk", "must be >= 0 (0 = all)");
   if (c.output_dir.empty()) fail("output_dir", "must not be empty");
   if (c.precision != "fp32" && c.precision != "bf16") fail("precision", "must be fp32 or bf16");
   static const std::vector<std::string> datasets = {"cifar10-1", "cifar10-2", "cifar10", "list"};

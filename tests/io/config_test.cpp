@@ -52,9 +52,11 @@ TEST(Config, PresetsSpellOutThePaperProtocol) {
 
 TEST(Config, KeysAreTheFixedInterfaceNames) {
   const std::vector<std::string> expected = {
-      "bit",     "dataset",    "data_dir",     "input_size",  "epochs", "batch_size", "lr",
-      "lr_step", "momentum",   "weight_decay", "alpha",       "seed",   "eval_every", "device",
-      "threads", "output_dir", "pretrained",   "train_limit", "topk",   "precision"};
+      "bit",        "dataset",    "data_dir",    "input_size",      "epochs",
+      "batch_size", "lr",         "lr_step",     "momentum",        "weight_decay",
+      "alpha",      "seed",       "eval_every",  "device",          "threads",
+      "output_dir", "pretrained", "train_limit", "query_per_class", "train_per_class",
+      "map_topk",   "precision"};
   std::vector<std::string> names;
   for (const auto& k : config_keys()) names.push_back(k.name);
   EXPECT_EQ(names, expected);

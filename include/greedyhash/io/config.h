@@ -31,7 +31,9 @@ struct Config {
   std::string output_dir = "output";
   std::string pretrained;
   int64_t train_limit = 0;
-  int64_t topk = 0;
+  int64_t query_per_class = 0;
+  int64_t train_per_class = 0;
+  int64_t map_topk = 0;
   std::string precision = "fp32";
 };
 

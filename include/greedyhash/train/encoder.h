@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <c10/core/Device.h>
+
+#include "greedyhash/data/device_transform.h"
+#include "greedyhash/data/image_dataset.h"
+#include "greedyhash/model/greedy_hash.h"
+
+namespace greedyhash {
+
+struct EncodeOptions {
+  int64_t batch_size = 128;
+  c10::Device device = c10::Device(c10::kCPU);
+  TransformOptions transform;
+  std::string progress_label = "encode";
+};
+
+// What the model makes of a list of images, in the list's order, on the CPU.
+struct EncodedImages {
+  at::Tensor codes;   // N x K float in {-1, +1}
+  at::Tensor logits;  // N x C float
+  at::Tensor labels;  // N x C uint8 multi-hot
+};
+
+// Runs `model` in eval mode (no dropout, no gradients) over dataset rows `indices`.
+EncodedImages encode_images(GreedyHash& model, const ImageDataset& dataset,
+                            const std::vector<int64_t>& indices, const EncodeOptions& options);
+
+// Rows `rows` (positions into `encoded`) of an encoded set.
+EncodedImages select_rows(const EncodedImages& encoded, const std::vector<int64_t>& rows);
+
+}  // namespace greedyhash

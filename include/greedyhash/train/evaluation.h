@@ -1,0 +1,40 @@
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "greedyhash/data/split.h"
+#include "greedyhash/retrieval/classification_accuracy.h"
+#include "greedyhash/retrieval/retrieval_metrics.h"
+#include "greedyhash/train/encoder.h"
+
+namespace greedyhash {
+
+struct EvaluationOptions {
+  EncodeOptions encode;
+  int64_t top_k = 0;   // mAP@top_k; 0 = mAP@all
+  bool curves = true;  // PR curve and precision@N (the final report, not per epoch)
+};
+
+struct Evaluation {
+  RetrievalReport retrieval;
+  ClassificationAccuracy accuracy;  // of the K -> C classifier on the query set
+  EncodedImages query;
+  EncodedImages database;
+  double encode_seconds = 0;
+  double metrics_seconds = 0;
+};
+
+// Encodes the split's query and database images (each image once, even where the two
+// lists share images) and computes the retrieval metrics and query accuracy.
+Evaluation evaluate_model(GreedyHash& model, const ImageDataset& dataset, const Split& split,
+                          const EvaluationOptions& options);
+
+// The precision@N cut-offs reported: 100, 500, 1000, 2000, 5000, 10000, ... below the
+// database size, then the whole database.
+std::vector<int64_t> precision_cutoffs(int64_t database_size);
+
+// eval.json's content: map, map_tie_aware, accuracy, bit, num_query, num_database,
+// queries_without_relevant, top_k, pr_curve, precision_at_n, timings.
+nlohmann::json evaluation_json(const Evaluation& evaluation);
+
+}  // namespace greedyhash

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "greedyhash/io/config.h"
+#include "greedyhash/train/run_data.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace greedyhash {
+
+// File names inside a run folder.
+struct RunFiles {
+  explicit RunFiles(std::filesystem::path run_dir);
+  std::filesystem::path dir;
+  std::filesystem::path config;      // config.json: the resolved config
+  std::filesystem::path last;        // last.pt: weights after the latest epoch
+  std::filesystem::path last_state;  // last_state.pt: optimiser + RNG state for --resume
+  std::filesystem::path best;        // best.pt: weights of the epoch with the highest mAP
+  std::filesystem::path metrics;     // metrics.jsonl: one JSON object per epoch
+  std::filesystem::path log;         // train.log
+};
+
+struct TrainingSummary {
+  int64_t first_epoch = 0;  // epochs already done before this call (resume)
+  int64_t epochs_done = 0;
+  double best_map = -1;  // -1: never evaluated
+  int64_t best_epoch = 0;
+  nlohmann::json last_record;  // the last line of metrics.jsonl
+};
+
+// Trains GreedyHash as PROTOCOL.md describes (SGD, step LR, CE + alpha * quantisation)
+// on data.split's training images and writes the run folder: checkpoints (last, best by
+// query-set mAP), resume state, metrics.jsonl. With resume, continues from last.pt and
+// last_state.pt: same epoch, momentum, LR schedule and RNG streams, so on the CPU an
+// interrupted run ends with the weights of an uninterrupted one.
+// A NaN/inf loss stops with greedyhash::Error naming epoch and step; the checkpoints of
+// the last finished epoch stay as they were.
+TrainingSummary train_model(const Config& config, const RunData& data, const RunFiles& files,
+                            bool resume, spdlog::logger& log);
+
+}  // namespace greedyhash

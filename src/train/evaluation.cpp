@@ -1,0 +1,98 @@
+#include "greedyhash/train/evaluation.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "greedyhash/retrieval/binary_codes.h"
+#include "greedyhash/retrieval/labeled_codes.h"
+
+namespace greedyhash {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Positions of `wanted` (ascending) inside `all` (ascending, a superset).
+std::vector<int64_t> positions_in(const std::vector<int64_t>& all,
+                                  const std::vector<int64_t>& wanted) {
+  std::vector<int64_t> rows;
+  rows.reserve(wanted.size());
+  for (const int64_t index : wanted) {
+    rows.push_back(std::lower_bound(all.begin(), all.end(), index) - all.begin());
+  }
+  return rows;
+}
+
+LabeledCodes labeled_codes(const EncodedImages& encoded) {
+  return LabeledCodes(BinaryCodes::from_tensor(encoded.codes), encoded.labels);
+}
+
+}  // namespace
+
+std::vector<int64_t> precision_cutoffs(int64_t database_size) {
+  std::vector<int64_t> cutoffs;
+  for (int64_t n : {100, 500, 1000, 2000, 5000, 10000, 20000, 50000}) {
+    if (n < database_size) cutoffs.push_back(n);
+  }
+  cutoffs.push_back(database_size);
+  return cutoffs;
+}
+
+Evaluation evaluate_model(GreedyHash& model, const ImageDataset& dataset, const Split& split,
+                          const EvaluationOptions& options) {
+  std::vector<int64_t> needed;
+  std::set_union(split.query.begin(), split.query.end(), split.database.begin(),
+                 split.database.end(), std::back_inserter(needed));
+
+  Evaluation evaluation;
+  auto start = std::chrono::steady_clock::now();
+  const EncodedImages all = encode_images(model, dataset, needed, options.encode);
+  evaluation.query = select_rows(all, positions_in(needed, split.query));
+  evaluation.database = select_rows(all, positions_in(needed, split.database));
+  evaluation.encode_seconds = seconds_since(start);
+
+  start = std::chrono::steady_clock::now();
+  RetrievalOptions retrieval;
+  retrieval.top_k = options.top_k;
+  retrieval.tie_aware = true;
+  retrieval.pr_curve = options.curves;
+  if (options.curves) {
+    retrieval.precision_at = precision_cutoffs(static_cast<int64_t>(split.database.size()));
+  }
+  evaluation.retrieval = evaluate_retrieval(labeled_codes(evaluation.query),
+                                            labeled_codes(evaluation.database), retrieval);
+  evaluation.accuracy = classification_accuracy(evaluation.query.logits, evaluation.query.labels);
+  evaluation.metrics_seconds = seconds_since(start);
+  return evaluation;
+}
+
+nlohmann::json evaluation_json(const Evaluation& evaluation) {
+  const auto& r = evaluation.retrieval;
+  nlohmann::json out;
+  out["map"] = r.map.map;
+  out["map_tie_aware"] = r.map_tie_aware ? nlohmann::json(r.map_tie_aware->map) : nlohmann::json();
+  out["accuracy"] = evaluation.accuracy.accuracy;
+  out["bit"] = r.bits;
+  out["num_query"] = r.num_queries;
+  out["num_database"] = r.database_size;
+  out["top_k"] = r.map.top_k;
+  out["queries_without_relevant"] = r.map.num_queries_without_relevant;
+  if (r.pr_curve) {
+    nlohmann::json radius = nlohmann::json::array();
+    for (size_t d = 0; d < r.pr_curve->precision.size(); ++d) radius.push_back(d);
+    out["pr_curve"] = {
+        {"radius", radius}, {"precision", r.pr_curve->precision}, {"recall", r.pr_curve->recall}};
+  }
+  if (!r.precision_at_n.n.empty()) {
+    out["precision_at_n"] = {{"n", r.precision_at_n.n}, {"precision", r.precision_at_n.precision}};
+  }
+  out["encode_seconds"] = evaluation.encode_seconds;
+  out["metrics_seconds"] = evaluation.metrics_seconds;
+  return out;
+}
+
+}  // namespace greedyhash

@@ -1,0 +1,101 @@
+#include "greedyhash/train/run_data.h"
+
+#include <cstdlib>
+#include <random>
+
+#include "greedyhash/data/cifar10.h"
+#include "greedyhash/data/data_dir.h"
+#include "greedyhash/data/dataset_fingerprint.h"
+#include "greedyhash/data/list_file.h"
+#include "greedyhash/data/seeded_shuffle.h"
+#include "greedyhash/data/split_file.h"
+#include "greedyhash/error.h"
+
+namespace greedyhash {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path cache_dir() {
+  if (const char* dir = std::getenv("GREEDYHASH_CACHE_DIR"); dir && *dir) return dir;
+  if (const char* dir = std::getenv("XDG_CACHE_HOME"); dir && *dir) {
+    return fs::path(dir) / "greedyhash";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return fs::path(home) / ".cache" / "greedyhash";
+  }
+  return fs::temp_directory_path() / "greedyhash-cache";
+}
+
+ListDataSpec list_spec(const fs::path& root, int64_t input_size) {
+  ListDataSpec spec;
+  spec.root = root;
+  spec.train_list = root / "train.txt";
+  spec.query_list = root / "test.txt";
+  spec.database_list = root / "database.txt";
+  // Stored at 256/224 of the input size, as the usual resize 256 + crop 224 recipe.
+  const int64_t stored = (input_size * 256 + 223) / 224;
+  spec.load.resize_size = stored;
+  return spec;
+}
+
+}  // namespace
+
+fs::path split_file(const fs::path& run_dir) {
+  return run_dir / "split.json";
+}
+
+RunData load_run_data(const Config& config, const fs::path& run_dir, SplitMode mode) {
+  if (config.data_dir.empty()) {
+    throw Error("no data set given: pass --data-dir (a CIFAR-10 folder or .tar.gz of one)");
+  }
+  RunData data;
+  const fs::path root = resolve_data_dir(config.data_dir, cache_dir());
+  data.source = root.string();
+
+  bool has_split = false;
+  if (config.dataset == "list") {
+    auto list = load_list_dataset(list_spec(root, config.input_size));
+    data.dataset = std::move(list.dataset);
+    data.split = std::move(list.split);
+    has_split = true;
+    data.train_transform = crop_transform(config.input_size, true);
+    data.eval_transform = crop_transform(config.input_size, false);
+  } else {
+    data.dataset = load_cifar10(root);
+    data.train_transform = resize_transform(config.input_size);
+    data.eval_transform = resize_transform(config.input_size);
+  }
+
+  const fs::path file = split_file(run_dir);
+  if (mode == SplitMode::Load) {
+    if (!fs::exists(file)) {
+      throw Error("no split file " + file.string() +
+                  "; train first (greedyhash_train) or pass the --output-dir/--bit of a run");
+    }
+    data.split = load_split_for(file, data.dataset);
+    return data;
+  }
+  if (!has_split) {
+    const SplitProtocol protocol = parse_split_protocol(config.dataset);
+    PerClassCounts counts = per_class_counts(protocol);
+    if (config.query_per_class > 0) counts.query = config.query_per_class;
+    if (config.train_per_class > 0) counts.train = config.train_per_class;
+    data.split = make_per_class_split(data.dataset.labels, protocol,
+                                      static_cast<uint64_t>(config.seed), counts);
+  }
+  save_split(file, data.split, fingerprint_dataset(data.dataset), data.source);
+  return data;
+}
+
+std::vector<int64_t> training_indices(const Split& split, int64_t train_limit, uint64_t seed) {
+  std::vector<int64_t> indices = split.train;
+  if (train_limit <= 0 || train_limit >= static_cast<int64_t>(indices.size())) return indices;
+  std::mt19937_64 rng(seed);
+  fisher_yates_shuffle(indices, rng);
+  indices.resize(static_cast<size_t>(train_limit));
+  return indices;
+}
+
+}  // namespace greedyhash
