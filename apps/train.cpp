@@ -6,7 +6,9 @@
 #include "greedyhash/cli/app_main.h"
 #include "greedyhash/cli/config_flags.h"
 #include "greedyhash/io/atomic_file.h"
+#include "greedyhash/runtime/device.h"
 #include "greedyhash/runtime/threads.h"
+#include "greedyhash/train/distributed.h"
 #include "greedyhash/train/trainer.h"
 
 int main(int argc, char** argv) {
@@ -15,7 +17,10 @@ int main(int argc, char** argv) {
       "Train GreedyHash (AlexNet + greedy sign hash layer) on CIFAR-10 or a list-file data set.\n"
       "Settings come from --config (default configs/cifar10-1_<bit>.json); every key can be\n"
       "overridden by the flag of the same name. Writes <output-dir>/bit_<bit>/: config.json,\n"
-      "split.json, train.log, metrics.jsonl, last.pt, best.pt (highest query-set mAP).",
+      "split.json, train.log, metrics.jsonl, last.pt, best.pt (highest query-set mAP).\n"
+      "Data-parallel: run one process per rank with RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR\n"
+      "and MASTER_PORT set (as torchrun does; see scripts/train_distributed.sh); --batch-size\n"
+      "is then per process and rank 0 alone writes the run folder.",
       "greedyhash_train");
   ConfigFlags flags;
   add_config_flags(app, flags);
@@ -29,17 +34,32 @@ int main(int argc, char** argv) {
         resolve_config(flags, resume ? ConfigBase::RunFolder : ConfigBase::Preset);
     const int threads = configure_threads(static_cast<int>(config.threads));
     const RunFiles files(run_folder(config));
-    std::filesystem::create_directories(files.dir);
-    auto log = make_logger("train", files.log);
-    write_file_atomically(files.config, config_to_json(config).dump(2) + "\n");
+    DistributedOptions dist_options = distributed_options_from_env();
+    // Several workers on one machine, device auto/cuda: one GPU each, cuda:<LOCAL_RANK>.
+    const bool gpu_per_rank = dist_options.world_size > 1 &&
+                              (config.device == "auto" || config.device == "cuda") &&
+                              select_device(config.device).is_cuda();
+    const std::string device_name =
+        gpu_per_rank ? "cuda:" + std::to_string(dist_options.local_rank) : config.device;
+    Config worker_config = config;
+    worker_config.device = device_name;
+    DistributedContext distributed(dist_options, select_device(device_name));
+    const bool main_rank = distributed.is_main();
+    // Rank 0 alone writes the run folder; the other ranks log to the console only.
+    if (main_rank) std::filesystem::create_directories(files.dir);
+    auto log = make_logger(main_rank ? "train" : "train-rank" + std::to_string(distributed.rank()),
+                           main_rank ? files.log : std::filesystem::path());
+    if (main_rank) write_file_atomically(files.config, config_to_json(config).dump(2) + "\n");
     log->info("run folder {} ({} threads)", files.dir.string(), threads);
 
-    const RunData data =
-        load_run_data(config, files.dir, resume ? SplitMode::Load : SplitMode::Create);
+    const SplitMode split_mode =
+        resume ? SplitMode::Load : (main_rank ? SplitMode::Create : SplitMode::Draw);
+    const RunData data = load_run_data(config, files.dir, split_mode);
     log->info("data {}: {} images, split {}: {} query, {} train, {} database", data.source,
               data.dataset.size(), config.dataset, data.split.query.size(), data.split.train.size(),
               data.split.database.size());
-    const TrainingSummary summary = train_model(config, data, files, resume, *log);
+    const TrainingSummary summary =
+        train_model(worker_config, data, files, resume, *log, &distributed);
     if (summary.best_map >= 0) {
       log->info("done: best mAP {:.4f} at epoch {} (selected on the query set), checkpoints in {}",
                 summary.best_map, summary.best_epoch, files.dir.string());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -42,20 +43,18 @@ std::vector<int64_t> precision_cutoffs(int64_t database_size) {
   return cutoffs;
 }
 
-Evaluation evaluate_model(GreedyHash& model, const ImageDataset& dataset, const Split& split,
-                          const EvaluationOptions& options) {
-  std::vector<int64_t> needed;
-  std::set_union(split.query.begin(), split.query.end(), split.database.begin(),
-                 split.database.end(), std::back_inserter(needed));
+namespace {
 
+// The metrics part of an evaluation, from the encoded images `needed` (sorted).
+Evaluation evaluate_encoded(const EncodedImages& all, const std::vector<int64_t>& needed,
+                            const Split& split, const EvaluationOptions& options,
+                            double encode_seconds) {
   Evaluation evaluation;
-  auto start = std::chrono::steady_clock::now();
-  const EncodedImages all = encode_images(model, dataset, needed, options.encode);
   evaluation.query = select_rows(all, positions_in(needed, split.query));
   evaluation.database = select_rows(all, positions_in(needed, split.database));
-  evaluation.encode_seconds = seconds_since(start);
+  evaluation.encode_seconds = encode_seconds;
 
-  start = std::chrono::steady_clock::now();
+  const auto start = std::chrono::steady_clock::now();
   RetrievalOptions retrieval;
   retrieval.top_k = options.top_k;
   retrieval.tie_aware = true;
@@ -68,6 +67,43 @@ Evaluation evaluate_model(GreedyHash& model, const ImageDataset& dataset, const 
   evaluation.accuracy = classification_accuracy(evaluation.query.logits, evaluation.query.labels);
   evaluation.metrics_seconds = seconds_since(start);
   return evaluation;
+}
+
+// Query and database images, each once, in index order.
+std::vector<int64_t> images_to_encode(const Split& split) {
+  std::vector<int64_t> needed;
+  std::set_union(split.query.begin(), split.query.end(), split.database.begin(),
+                 split.database.end(), std::back_inserter(needed));
+  return needed;
+}
+
+}  // namespace
+
+Evaluation evaluate_model(GreedyHash& model, const ImageDataset& dataset, const Split& split,
+                          const EvaluationOptions& options) {
+  const std::vector<int64_t> needed = images_to_encode(split);
+  const auto start = std::chrono::steady_clock::now();
+  const EncodedImages all = encode_images(model, dataset, needed, options.encode);
+  return evaluate_encoded(all, needed, split, options, seconds_since(start));
+}
+
+std::optional<Evaluation> evaluate_model_sharded(GreedyHash& model, const ImageDataset& dataset,
+                                                 const Split& split,
+                                                 const EvaluationOptions& options,
+                                                 DistributedContext& distributed) {
+  const std::vector<int64_t> needed = images_to_encode(split);
+  const auto n = static_cast<int64_t>(needed.size());
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<int64_t> shard =
+      padded_shard(needed, distributed.rank(), distributed.world_size());
+  const EncodedImages mine = encode_images(model, dataset, shard, options.encode);
+  // Gathered in rank order, the shards are `needed` followed by the padding.
+  EncodedImages all;
+  all.codes = distributed.all_gather_rows(mine.codes).narrow(0, 0, n);
+  all.logits = distributed.all_gather_rows(mine.logits).narrow(0, 0, n);
+  all.labels = distributed.all_gather_rows(mine.labels).narrow(0, 0, n);
+  if (!distributed.is_main()) return std::nullopt;
+  return evaluate_encoded(all, needed, split, options, seconds_since(start));
 }
 
 nlohmann::json evaluation_json(const Evaluation& evaluation) {

@@ -85,7 +85,9 @@ RunData load_run_data(const Config& config, const fs::path& run_dir, SplitMode m
     data.split = make_per_class_split(data.dataset.labels, protocol,
                                       static_cast<uint64_t>(config.seed), counts);
   }
-  save_split(file, data.split, fingerprint_dataset(data.dataset), data.source);
+  if (mode == SplitMode::Create) {
+    save_split(file, data.split, fingerprint_dataset(data.dataset), data.source);
+  }
   return data;
 }
 

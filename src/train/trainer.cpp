@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "greedyhash/data/batch_loader.h"
+#include "greedyhash/data/seeded_shuffle.h"
 #include "greedyhash/error.h"
 #include "greedyhash/io/atomic_file.h"
 #include "greedyhash/io/checkpoint.h"
@@ -16,6 +17,7 @@
 #include "greedyhash/report/progress.h"
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/train/autocast.h"
+#include "greedyhash/train/distributed.h"
 #include "greedyhash/train/evaluation.h"
 
 namespace greedyhash {
@@ -74,7 +76,9 @@ void write_metrics(const fs::path& file, const std::vector<json>& records) {
 }  // namespace
 
 TrainingSummary train_model(const Config& config, const RunData& data, const RunFiles& files,
-                            bool resume, spdlog::logger& log) {
+                            bool resume, spdlog::logger& log, DistributedContext* distributed) {
+  DistributedContext single_process;
+  DistributedContext& dist = distributed != nullptr ? *distributed : single_process;
   const c10::Device device = select_device(config.device);
   const auto& dataset = data.dataset;
   const bool multi_label = dataset.multi_label();
@@ -114,6 +118,10 @@ TrainingSummary train_model(const Config& config, const RunData& data, const Run
     records = read_metrics(files.metrics, state.epoch);
     log.info("resuming after epoch {} of {}", state.epoch, config.epochs);
   }
+  // Replicas start from rank 0's weights whatever each rank initialised or loaded.
+  std::vector<torch::Tensor> replicated = model->parameters();
+  for (const auto& buffer : model->buffers()) replicated.push_back(buffer);
+  dist.broadcast(replicated);
 
   const std::vector<int64_t> train_indices =
       training_indices(data.split, config.train_limit, static_cast<uint64_t>(config.seed));
@@ -123,6 +131,8 @@ TrainingSummary train_model(const Config& config, const RunData& data, const Run
   loader_options.seed = static_cast<uint64_t>(config.seed);
   loader_options.device = device;
   loader_options.transform = data.train_transform;
+  loader_options.rank = dist.rank();
+  loader_options.world_size = dist.world_size();
   BatchLoader loader(dataset, train_indices, loader_options);
 
   EvaluationOptions eval_options;
@@ -135,15 +145,26 @@ TrainingSummary train_model(const Config& config, const RunData& data, const Run
   log.info("training {} bits on {} images ({} batches of {}), {} epochs on {}", config.bit,
            train_indices.size(), loader.batches_per_epoch(), config.batch_size, config.epochs,
            device.str());
+  if (dist.enabled()) {
+    log.info("data-parallel: rank {} of {} ({}), global batch {}", dist.rank(), dist.world_size(),
+             dist.backend_name(), config.batch_size * dist.world_size());
+  }
 
   for (int64_t epoch = summary.first_epoch; epoch < config.epochs; ++epoch) {
     const double lr = learning_rate(config, epoch);
     set_learning_rate(sgd, lr);
     model->train();
     loader.start_epoch(epoch);
+    if (dist.enabled()) {
+      // Each rank its own dropout stream, reproducible from (seed, epoch, rank) alone.
+      torch::manual_seed(
+          derive_seed(derive_seed(static_cast<uint64_t>(config.seed), static_cast<uint64_t>(epoch)),
+                      static_cast<uint64_t>(dist.rank())));
+    }
 
     Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config.epochs),
                       loader.batches_per_epoch());
+    const double allreduce_seconds_before = dist.reduce_seconds();
     double loss_sum = 0, classification_sum = 0, quantization_sum = 0;
     int64_t steps = 0, images = 0;
     while (auto batch = loader.next()) {
@@ -165,6 +186,7 @@ TrainingSummary train_model(const Config& config, const RunData& data, const Run
       }
       sgd.zero_grad();
       terms.total.backward();
+      dist.average_gradients(model->parameters());
       sgd.step();
 
       loss_sum += loss;
@@ -177,25 +199,47 @@ TrainingSummary train_model(const Config& config, const RunData& data, const Run
       progress.update(steps, images, note);
     }
     progress.finish();
+    if (dist.enabled()) {
+      // Epoch means over all ranks' batches (each rank has the same number of steps).
+      const auto totals =
+          dist.all_gather_rows(torch::tensor({{loss_sum, classification_sum, quantization_sum,
+                                               static_cast<double>(steps)}},
+                                             torch::kDouble))
+              .sum(0);
+      loss_sum = totals[0].item<double>();
+      classification_sum = totals[1].item<double>();
+      quantization_sum = totals[2].item<double>();
+      steps = static_cast<int64_t>(totals[3].item<double>());
+      dist.check_identical(replicated);
+    }
 
     const int64_t epochs_done = epoch + 1;
     const double denominator = steps > 0 ? static_cast<double>(steps) : 1.0;
-    json record = {{"epoch", epochs_done},
-                   {"lr", lr},
-                   {"loss", loss_sum / denominator},
-                   {"loss_classification", classification_sum / denominator},
-                   {"loss_quantization", quantization_sum / denominator},
-                   {"seconds", progress.seconds()},
-                   {"img_per_s", progress.items_per_second()}};
+    json record = {
+        {"epoch", epochs_done},
+        {"lr", lr},
+        {"loss", loss_sum / denominator},
+        {"loss_classification", classification_sum / denominator},
+        {"loss_quantization", quantization_sum / denominator},
+        {"seconds", progress.seconds()},
+        {"img_per_s", progress.items_per_second() * static_cast<double>(dist.world_size())}};
+    if (dist.enabled()) {
+      record["world_size"] = dist.world_size();
+      record["allreduce_seconds"] = dist.reduce_seconds() - allreduce_seconds_before;
+    }
 
     double map = std::nan("");
+    std::optional<Evaluation> evaluation;
     if (evaluation_due(config, epochs_done)) {
-      const Evaluation evaluation = evaluate_model(model, dataset, data.split, eval_options);
-      map = evaluation.retrieval.map.map;
+      evaluation = evaluate_model_sharded(model, dataset, data.split, eval_options, dist);
+    }
+    if (!dist.is_main()) continue;  // rank 0 alone writes the run folder
+    if (evaluation) {
+      map = evaluation->retrieval.map.map;
       record["map"] = map;
-      record["map_tie_aware"] = evaluation.retrieval.map_tie_aware->map;
-      record["accuracy"] = evaluation.accuracy.accuracy;
-      record["eval_seconds"] = evaluation.encode_seconds + evaluation.metrics_seconds;
+      record["map_tie_aware"] = evaluation->retrieval.map_tie_aware->map;
+      record["accuracy"] = evaluation->accuracy.accuracy;
+      record["eval_seconds"] = evaluation->encode_seconds + evaluation->metrics_seconds;
       if (map > summary.best_map) {
         summary.best_map = map;
         summary.best_epoch = epochs_done;
@@ -217,6 +261,8 @@ TrainingSummary train_model(const Config& config, const RunData& data, const Run
     log.info("epoch {}/{}: {}", epochs_done, config.epochs, record.dump());
   }
 
+  // Nobody reports success before rank 0 has written the last epoch's files.
+  dist.barrier();
   summary.epochs_done = config.epochs;
   if (!records.empty()) summary.last_record = records.back();
   return summary;

@@ -341,5 +341,113 @@ TEST(E2E, ResumeAfterKillIsBitIdentical) {
   EXPECT_EQ(lines(straight / "bit_12" / "metrics.jsonl"), lines(metrics));
 }
 
+std::vector<json> metrics_lines(const fs::path& file) {
+  std::vector<json> out;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
+  return out;
+}
+
+// Two workers through scripts/train_distributed.sh, then a distributed --resume.
+TEST(E2E, DistributedTwoWorkersAndResume) {
+  make_data();
+  const fs::path out = kWork / "distributed";
+  fs::remove_all(out);
+  const std::string launcher = "GREEDYHASH_BIN=" + std::string(GREEDYHASH_BIN_DIR) +
+                               " GREEDYHASH_DIST_TIMEOUT_S=60 " GREEDYHASH_SOURCE_DIR
+                               "/scripts/train_distributed.sh 2";
+  const std::string flags = " --bit 12 --data-dir " + kData.string() + " --output-dir " +
+                            out.string() +
+                            " --input-size 64 --batch-size 2 --query-per-class 2 "
+                            "--train-per-class 4 --device cpu --threads 1 --seed 5 --eval-every 1";
+  auto r = run(launcher + flags + " --epochs 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("[rank 1] "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("data-parallel: rank 1 of 2 (gloo), global batch 4"), std::string::npos)
+      << r.output;
+  const fs::path run_dir = out / "bit_12";
+  // 12 training images, 2 ranks x 2 per batch: 3 steps per epoch on each rank.
+  auto records = metrics_lines(run_dir / "metrics.jsonl");
+  ASSERT_EQ(records.size(), 2u);
+  for (const auto& record : records) {
+    EXPECT_EQ(record["world_size"], 2);
+    EXPECT_GE(record["map"].get<double>(), 0.0);
+    EXPECT_LE(record["map"].get<double>(), 1.0);
+  }
+  EXPECT_NE(r.output.find("[rank 0] ["), std::string::npos) << r.output;
+  // Rank 0 alone logs to train.log: no line of rank 1 in it.
+  const std::string log = file_bytes(run_dir / "train.log");
+  EXPECT_NE(log.find("data-parallel: rank 0 of 2"), std::string::npos) << log;
+  EXPECT_EQ(log.find("rank 1 of 2"), std::string::npos) << log;
+  EXPECT_EQ(read_checkpoint_meta(run_dir / "last.pt").epoch, 2);
+
+  r = run(launcher + " --bit 12 --output-dir " + out.string() + " --resume --epochs 3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("[rank 1] "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("resuming after epoch 2"), std::string::npos) << r.output;
+  records = metrics_lines(run_dir / "metrics.jsonl");
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[2]["epoch"], 3);
+  EXPECT_EQ(read_checkpoint_meta(run_dir / "last.pt").epoch, 3);
+}
+
+// A worker killed mid-training: the survivor stops with the one-line distributed error
+// within its (short) timeout instead of waiting forever.
+TEST(E2E, DistributedKilledWorkerStopsTheOther) {
+  make_data();
+  const fs::path out = kWork / "distributed_kill";
+  fs::remove_all(out);
+  fs::create_directories(out);
+  const std::string port = std::to_string(29400 + ::getpid() % 2000);
+  const std::string flags = " --bit 12 --data-dir " + kData.string() + " --output-dir " +
+                            out.string() +
+                            " --input-size 64 --batch-size 1 --query-per-class 2 "
+                            "--train-per-class 8 --device cpu --threads 1 --seed 5 --epochs 50 "
+                            "--eval-every 0";
+  pid_t pids[2];
+  for (int rank = 0; rank < 2; ++rank) {
+    pids[rank] = ::fork();
+    ASSERT_GE(pids[rank], 0);
+    if (pids[rank] == 0) {
+      const std::string command =
+          "RANK=" + std::to_string(rank) + " WORLD_SIZE=2 LOCAL_RANK=" + std::to_string(rank) +
+          " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port + " GREEDYHASH_DIST_TIMEOUT_S=5 exec " +
+          bin("greedyhash_train") + flags + " > " +
+          (out / ("rank" + std::to_string(rank) + ".log")).string() + " 2>&1";
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  // Kill rank 1 once both have joined and rank 0 is about to train.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (file_bytes(out / "rank0.log").find("data-parallel: rank 0 of 2") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pids[1], SIGKILL);
+  ::waitpid(pids[1], nullptr, 0);
+  const auto killed_at = std::chrono::steady_clock::now();
+  int status = 0;
+  pid_t done = 0;
+  while ((done = ::waitpid(pids[0], &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() - killed_at < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (done == 0) {
+    ::kill(pids[0], SIGKILL);
+    ::waitpid(pids[0], nullptr, 0);
+    FAIL() << "rank 0 still running 60 s after its peer was killed\n"
+           << file_bytes(out / "rank0.log");
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  const std::string log = file_bytes(out / "rank0.log");
+  ASSERT_TRUE(WIFEXITED(status)) << log;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << log;
+  EXPECT_LT(seconds, 30.0) << log;
+  EXPECT_NE(error_line({0, log}).find("greedyhash_train: error: distributed "), std::string::npos)
+      << log;
+}
+
 }  // namespace
 }  // namespace greedyhash

@@ -1,10 +1,13 @@
 #pragma once
 
+#include <optional>
+
 #include <nlohmann/json_fwd.hpp>
 
 #include "greedyhash/data/split.h"
 #include "greedyhash/retrieval/classification_accuracy.h"
 #include "greedyhash/retrieval/retrieval_metrics.h"
+#include "greedyhash/train/distributed.h"
 #include "greedyhash/train/encoder.h"
 
 namespace greedyhash {
@@ -28,6 +31,14 @@ struct Evaluation {
 // lists share images) and computes the retrieval metrics and query accuracy.
 Evaluation evaluate_model(GreedyHash& model, const ImageDataset& dataset, const Split& split,
                           const EvaluationOptions& options);
+
+// evaluate_model across the ranks of a data-parallel job: each rank encodes an equal
+// share of the images, the codes are gathered, and the main rank computes the metrics
+// (returned there; the other ranks return std::nullopt). All ranks must call it.
+std::optional<Evaluation> evaluate_model_sharded(GreedyHash& model, const ImageDataset& dataset,
+                                                 const Split& split,
+                                                 const EvaluationOptions& options,
+                                                 DistributedContext& distributed);
 
 // The precision@N cut-offs reported: 100, 500, 1000, 2000, 5000, 10000, ... below the
 // database size, then the whole database.

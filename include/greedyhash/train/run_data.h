@@ -22,6 +22,7 @@ struct RunData {
 enum class SplitMode {
   Create,  // draw the split from config.seed and save it as <run_dir>/split.json
   Load,    // read <run_dir>/split.json and refuse data that differs from the recorded data
+  Draw,    // draw the split like Create without writing it (data-parallel ranks other than 0)
 };
 
 // Loads config.data_dir (a folder, or a .tar.gz unpacked once into the cache folder:

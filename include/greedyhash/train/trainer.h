@@ -14,6 +14,8 @@ class logger;
 
 namespace greedyhash {
 
+class DistributedContext;
+
 // File names inside a run folder.
 struct RunFiles {
   explicit RunFiles(std::filesystem::path run_dir);
@@ -41,7 +43,16 @@ struct TrainingSummary {
 // interrupted run ends with the weights of an uninterrupted one.
 // A NaN/inf loss stops with greedyhash::Error naming epoch and step; the checkpoints of
 // the last finished epoch stay as they were.
+//
+// With a `distributed` context of world size N > 1 this is one of N data-parallel
+// workers: --batch-size is per process (global batch = N x batch_size, as with PyTorch's
+// DDP); each rank takes a disjoint shard of every epoch's order; gradients are averaged
+// over ranks before every SGD step, so all replicas take the same step; evaluation
+// encodes shards in parallel. Rank 0 alone writes checkpoints, state and metrics, and
+// alone knows the mAP (best_map/best_epoch/last_record of the summary are rank 0's).
+// Dropout masks are drawn per (seed, epoch, rank), so a distributed resume is exact too.
 TrainingSummary train_model(const Config& config, const RunData& data, const RunFiles& files,
-                            bool resume, spdlog::logger& log);
+                            bool resume, spdlog::logger& log,
+                            DistributedContext* distributed = nullptr);
 
 }  // namespace greedyhash

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+namespace greedyhash {
+
+// Where this process sits in a data-parallel job and how to reach the others.
+struct DistributedOptions {
+  int64_t rank = 0;
+  int64_t world_size = 1;  // 1: a single process, no rendezvous, every collective a no-op
+  int64_t local_rank = 0;  // rank on this machine: picks cuda:<local_rank>
+  std::string master_addr = "127.0.0.1";
+  int64_t master_port = 29500;
+  // Bound on the rendezvous and on every collective: a peer that died or never came
+  // makes the others fail with greedyhash::Error after at most this long.
+  std::chrono::milliseconds timeout = std::chrono::minutes(30);
+};
+
+// Reads the variables torchrun sets: RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
+// MASTER_PORT, plus GREEDYHASH_DIST_TIMEOUT_S (seconds, default 1800). Without RANK and
+// WORLD_SIZE: a single process. Malformed or inconsistent values -> greedyhash::Error.
+DistributedOptions distributed_options_from_env();
+
+// The data-parallel engine on c10d primitives: TCPStore rendezvous (rank 0 hosts the
+// store) and a process group, ProcessGroupNCCL for CUDA tensors when LibTorch was built
+// with NCCL, ProcessGroupGloo otherwise. All ranks must call the collectives in the same
+// order. Every failure of a peer (exit, kill, lost connection, timeout) surfaces as a
+// one-line greedyhash::Error.
+class DistributedContext {
+ public:
+  // A single process (world size 1).
+  DistributedContext();
+  // Joins the job described by `options` (blocks until all ranks arrived or the timeout).
+  // `device` is where the tensors handed to the collectives live.
+  DistributedContext(const DistributedOptions& options, c10::Device device);
+  ~DistributedContext();
+  DistributedContext(const DistributedContext&) = delete;
+  DistributedContext& operator=(const DistributedContext&) = delete;
+
+  int64_t rank() const;
+  int64_t world_size() const;
+  bool is_main() const { return rank() == 0; }  // the rank that writes files
+  bool enabled() const { return world_size() > 1; }
+  std::string backend_name() const;  // "gloo", "nccl" or "none"
+
+  // Overwrites `tensors` on every rank with rank 0's values (in place).
+  void broadcast(const std::vector<at::Tensor>& tensors);
+  // Replaces each parameter's gradient with the mean over ranks. Gradients are
+  // flattened into buckets of at most `bucket_bytes` (a parameter larger than that gets
+  // a bucket alone) and all buckets are reduced concurrently. A missing gradient counts
+  // as zeros, so ranks that skipped a parameter still agree.
+  void average_gradients(const std::vector<at::Tensor>& parameters,
+                         int64_t bucket_bytes = int64_t{25} << 20);
+  // Concatenates every rank's `rows` (same shape on every rank) along dim 0 in rank
+  // order; the result is on every rank.
+  at::Tensor all_gather_rows(const at::Tensor& rows);
+  // Throws greedyhash::Error when the tensors differ between ranks (compared through
+  // per-tensor sums and sums of squares in double precision): replicas drifted apart.
+  void check_identical(const std::vector<at::Tensor>& tensors);
+  void barrier();
+
+  // Bytes sent to the all-reduce so far and seconds spent waiting on it.
+  int64_t reduced_bytes() const;
+  double reduce_seconds() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The slice of `items` that `rank` of `world_size` handles in a sharded pass: contiguous
+// blocks of ceil(n / world_size), the last ones padded by repeating the final item so
+// every rank has the same count (collectives need equal sizes). Concatenating all
+// shards in rank order and keeping the first n gives `items` back.
+std::vector<int64_t> padded_shard(const std::vector<int64_t>& items, int64_t rank,
+                                  int64_t world_size);
+
+}  // namespace greedyhash

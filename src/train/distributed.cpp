@@ -1,0 +1,304 @@
+#include "greedyhash/train/distributed.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <torch/torch.h>
+#include <torch/version.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include "greedyhash/error.h"
+
+#ifndef USE_C10D_GLOO
+#error "greedyhash needs LibTorch's Gloo backend (USE_C10D_GLOO; Debian: libgloo-dev)"
+#endif
+
+namespace greedyhash {
+
+namespace {
+
+// LibTorch 2.0 split the backends off ProcessGroup into c10d::Backend; the collective
+// signatures we use are the same on both.
+#if TORCH_VERSION_MAJOR >= 2
+using Backend = c10d::Backend;
+#else
+using Backend = c10d::ProcessGroup;
+#endif
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+int64_t env_int(const char* name, int64_t fallback, int64_t minimum) {
+  const std::string text = env_or(name, "");
+  if (text.empty()) return fallback;
+  size_t used = 0;
+  int64_t value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || value < minimum) {
+    throw Error("environment variable " + std::string(name) + "='" + text +
+                "' is not an integer >= " + std::to_string(minimum));
+  }
+  return value;
+}
+
+// The first line of an exception text: c10 errors append a C++ backtrace.
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
+
+bool is_loopback(const std::string& address) {
+  return address == "localhost" || address.rfind("127.", 0) == 0 || address == "::1";
+}
+
+}  // namespace
+
+DistributedOptions distributed_options_from_env() {
+  DistributedOptions options;
+  const bool has_rank = !env_or("RANK", "").empty();
+  const bool has_world = !env_or("WORLD_SIZE", "").empty();
+  if (has_rank != has_world) {
+    throw Error("distributed launch needs both RANK and WORLD_SIZE in the environment (" +
+                std::string(has_rank ? "WORLD_SIZE" : "RANK") + " is missing)");
+  }
+  options.timeout = std::chrono::seconds(env_int("GREEDYHASH_DIST_TIMEOUT_S", 1800, 1));
+  if (!has_rank) return options;
+  options.world_size = env_int("WORLD_SIZE", 1, 1);
+  options.rank = env_int("RANK", 0, 0);
+  if (options.rank >= options.world_size) {
+    throw Error("environment variable RANK=" + std::to_string(options.rank) +
+                " must be below WORLD_SIZE=" + std::to_string(options.world_size));
+  }
+  options.local_rank = env_int("LOCAL_RANK", 0, 0);
+  options.master_addr = env_or("MASTER_ADDR", "127.0.0.1");
+  options.master_port = env_int("MASTER_PORT", 29500, 1);
+  if (options.master_port > 65535) {
+    throw Error("environment variable MASTER_PORT=" + std::to_string(options.master_port) +
+                " is not a TCP port (1-65535)");
+  }
+  return options;
+}
+
+std::vector<int64_t> padded_shard(const std::vector<int64_t>& items, int64_t rank,
+                                  int64_t world_size) {
+  const auto n = static_cast<int64_t>(items.size());
+  const int64_t per_rank = (n + world_size - 1) / world_size;
+  std::vector<int64_t> shard;
+  shard.reserve(static_cast<size_t>(per_rank));
+  for (int64_t i = rank * per_rank; i < (rank + 1) * per_rank; ++i) {
+    shard.push_back(items[static_cast<size_t>(std::min(i, n - 1))]);
+  }
+  return shard;
+}
+
+struct DistributedContext::Impl {
+  DistributedOptions options;
+  std::string backend_name = "none";
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<Backend> group;
+  int64_t reduced_bytes = 0;
+  double reduce_seconds = 0;
+
+  // Waits for `work`; any failure (peer gone, timeout) becomes one greedyhash::Error.
+  void wait(const c10::intrusive_ptr<c10d::Work>& work, const std::string& what) const {
+    try {
+      work->wait(options.timeout);
+    } catch (const std::exception& e) {
+      throw Error(failure(what, e));
+    }
+  }
+
+  std::string failure(const std::string& what, const std::exception& e) const {
+    return "distributed " + what + " failed on rank " + std::to_string(options.rank) + " of " +
+           std::to_string(options.world_size) + " (a worker exited or is unreachable; timeout " +
+           std::to_string(options.timeout.count() / 1000) +
+           " s, GREEDYHASH_DIST_TIMEOUT_S): " + first_line(e.what());
+  }
+};
+
+DistributedContext::DistributedContext() : impl_(std::make_unique<Impl>()) {}
+
+DistributedContext::DistributedContext(const DistributedOptions& options, c10::Device device)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  if (options.world_size <= 1) return;
+  const std::string where = options.master_addr + ":" + std::to_string(options.master_port);
+  try {
+    c10d::TCPStoreOptions store_options;
+    store_options.port = static_cast<std::uint16_t>(options.master_port);
+    store_options.isServer = options.rank == 0;
+    store_options.numWorkers = static_cast<size_t>(options.world_size);
+    store_options.waitWorkers = true;
+    store_options.timeout = options.timeout;
+    impl_->store = c10::make_intrusive<c10d::TCPStore>(options.master_addr, store_options);
+  } catch (const std::exception& e) {
+    throw Error(impl_->failure("rendezvous at " + where, e));
+  }
+  try {
+#ifdef USE_C10D_NCCL
+    if (device.is_cuda()) {
+      auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
+      nccl_options->timeout = options.timeout;
+      impl_->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+          impl_->store, static_cast<int>(options.rank), static_cast<int>(options.world_size),
+          nccl_options);
+      impl_->backend_name = "nccl";
+    }
+#endif
+    if (!impl_->group) {
+      auto gloo_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
+      // Loopback jobs stay on 127.0.0.1; otherwise GLOO_SOCKET_IFNAME, as in PyTorch, or
+      // the interface this host name resolves to.
+      const std::string interface = env_or("GLOO_SOCKET_IFNAME", "");
+      if (!interface.empty()) {
+        gloo_options->devices.push_back(
+            c10d::ProcessGroupGloo::createDeviceForInterface(interface));
+      } else if (is_loopback(options.master_addr)) {
+        gloo_options->devices.push_back(
+            c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+      } else {
+        gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      }
+      gloo_options->threads = 2;
+      impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
+          impl_->store, static_cast<int>(options.rank), static_cast<int>(options.world_size),
+          gloo_options);
+      impl_->backend_name = "gloo";
+    }
+  } catch (const std::exception& e) {
+    throw Error(impl_->failure("process group setup via " + where, e));
+  }
+}
+
+DistributedContext::~DistributedContext() = default;
+
+int64_t DistributedContext::rank() const {
+  return impl_->options.rank;
+}
+
+int64_t DistributedContext::world_size() const {
+  return impl_->group ? impl_->options.world_size : 1;
+}
+
+std::string DistributedContext::backend_name() const {
+  return impl_->backend_name;
+}
+
+void DistributedContext::broadcast(const std::vector<at::Tensor>& tensors) {
+  if (!enabled()) return;
+  for (const auto& tensor : tensors) {
+    // The collective writes into its argument; a detached alias shares the storage.
+    std::vector<at::Tensor> one{tensor.detach()};
+    impl_->wait(impl_->group->broadcast(one), "broadcast");
+  }
+}
+
+void DistributedContext::average_gradients(const std::vector<at::Tensor>& parameters,
+                                           int64_t bucket_bytes) {
+  if (!enabled()) return;
+  torch::NoGradGuard no_grad;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<at::Tensor> grads;
+  for (const auto& p : parameters) {
+    if (!p.requires_grad()) continue;
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+
+  struct Bucket {
+    std::vector<at::Tensor> grads;
+    at::Tensor flat;
+    c10::intrusive_ptr<c10d::Work> work;
+  };
+  std::vector<Bucket> buckets;
+  int64_t bytes = 0;
+  for (const auto& grad : grads) {
+    const int64_t size = grad.numel() * static_cast<int64_t>(grad.element_size());
+    const bool fits = !buckets.empty() && bytes + size <= bucket_bytes &&
+                      buckets.back().grads.front().scalar_type() == grad.scalar_type() &&
+                      buckets.back().grads.front().device() == grad.device();
+    if (!fits) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().grads.push_back(grad);
+    bytes += size;
+  }
+  // All buckets are queued before the first wait, so the backend overlaps them.
+  for (auto& bucket : buckets) {
+    std::vector<at::Tensor> flat_parts;
+    for (const auto& grad : bucket.grads) flat_parts.push_back(grad.reshape({-1}));
+    bucket.flat = torch::cat(flat_parts);
+    std::vector<at::Tensor> one{bucket.flat};
+    bucket.work = impl_->group->allreduce(one);
+    impl_->reduced_bytes += bucket.flat.numel() * static_cast<int64_t>(bucket.flat.element_size());
+  }
+  const double scale = 1.0 / static_cast<double>(world_size());
+  for (auto& bucket : buckets) {
+    impl_->wait(bucket.work, "all-reduce of gradients");
+    bucket.flat.mul_(scale);
+    int64_t offset = 0;
+    for (auto& grad : bucket.grads) {
+      grad.copy_(bucket.flat.narrow(0, offset, grad.numel()).view_as(grad));
+      offset += grad.numel();
+    }
+  }
+  impl_->reduce_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+at::Tensor DistributedContext::all_gather_rows(const at::Tensor& rows) {
+  if (!enabled()) return rows;
+  const at::Tensor input = rows.contiguous();
+  std::vector<std::vector<at::Tensor>> outputs(1);
+  for (int64_t r = 0; r < world_size(); ++r) outputs[0].push_back(torch::empty_like(input));
+  std::vector<at::Tensor> inputs{input};
+  impl_->wait(impl_->group->allgather(outputs, inputs), "all-gather");
+  return torch::cat(outputs[0]);
+}
+
+void DistributedContext::check_identical(const std::vector<at::Tensor>& tensors) {
+  if (!enabled() || tensors.empty()) return;
+  torch::NoGradGuard no_grad;
+  const auto n = static_cast<int64_t>(tensors.size());
+  at::Tensor sums = torch::empty({1, 2 * n}, torch::kDouble);
+  for (int64_t i = 0; i < n; ++i) {
+    const at::Tensor value =
+        tensors[static_cast<size_t>(i)].detach().to(torch::kCPU, torch::kDouble);
+    sums[0][2 * i] = value.sum().item<double>();
+    sums[0][2 * i + 1] = value.square().sum().item<double>();
+  }
+  if (impl_->backend_name != "gloo") sums = sums.to(tensors.front().device());
+  const at::Tensor all = all_gather_rows(sums).to(torch::kCPU);
+  for (int64_t r = 1; r < world_size(); ++r) {
+    if (!torch::equal(all[r], all[0])) {
+      throw Error("distributed replicas diverged: the parameters of rank " + std::to_string(r) +
+                  " differ from rank 0's (a non-deterministic step or a mismatched build)");
+    }
+  }
+}
+
+void DistributedContext::barrier() {
+  if (!enabled()) return;
+  impl_->wait(impl_->group->barrier(), "barrier");
+}
+
+int64_t DistributedContext::reduced_bytes() const {
+  return impl_->reduced_bytes;
+}
+
+double DistributedContext::reduce_seconds() const {
+  return impl_->reduce_seconds;
+}
+
+}  // namespace greedyhash
