@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_folder.h"
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -44,7 +46,7 @@ TEST(ConfigFlags, BadFlagValuesAreOneLineErrors) {
 }
 
 TEST(ConfigFlags, RunFolderConfigIsTheBaseForEvaluation) {
-  const auto out = fs::temp_directory_path() / "greedyhash_flags_run";
+  const auto out = test_folder("flags_run");
   fs::remove_all(out);
   fs::create_directories(out / "bit_24");
   std::ofstream(out / "bit_24" / "config.json")

@@ -1,7 +1,9 @@
 #include "greedyhash/data/cifar10.h"
 
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include "test_folder.h"
 
 #include <fstream>
 
@@ -14,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_folder(const std::string& name) {
-  const auto folder = fs::temp_directory_path() / ("greedyhash_cifar10_" + name);
+  const auto folder = test_folder("cifar10_" + name);
   fs::remove_all(folder);
   fs::create_directories(folder);
   return folder;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_folder.h"
+
 #include <cstdlib>
 #include <fstream>
 
@@ -13,7 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_folder(const std::string& name) {
-  const auto folder = fs::temp_directory_path() / ("greedyhash_data_dir_" + name);
+  const auto folder = test_folder("data_dir_" + name);
   fs::remove_all(folder);
   fs::create_directories(folder);
   return folder;

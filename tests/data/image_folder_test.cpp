@@ -1,7 +1,9 @@
 #include "greedyhash/data/image_folder.h"
 
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include "test_folder.h"
 
 #include <fstream>
 
@@ -16,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_folder(const std::string& name) {
-  const auto folder = fs::temp_directory_path() / ("greedyhash_image_folder_" + name);
+  const auto folder = test_folder("image_folder_" + name);
   fs::remove_all(folder);
   fs::create_directories(folder);
   return folder;

@@ -1,7 +1,9 @@
 #include "greedyhash/data/split_file.h"
 
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include "test_folder.h"
 
 #include <fstream>
 #include <sstream>
@@ -17,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_folder(const std::string& name) {
-  const auto folder = fs::temp_directory_path() / ("greedyhash_split_file_" + name);
+  const auto folder = test_folder("split_file_" + name);
   fs::remove_all(folder);
   fs::create_directories(folder);
   return folder;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_folder.h"
+
 #include <fstream>
 #include <sstream>
 
@@ -20,7 +22,7 @@ std::string read_all(const fs::path& path) {
 }
 
 fs::path fresh_folder(const std::string& name) {
-  const auto folder = fs::temp_directory_path() / ("greedyhash_atomic_" + name);
+  const auto folder = test_folder("atomic_" + name);
   fs::remove_all(folder);
   return folder;
 }

@@ -1,7 +1,9 @@
 #include "greedyhash/io/checkpoint.h"
 
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include "test_folder.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -21,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_folder(const std::string& name) {
-  const auto folder = fs::temp_directory_path() / ("greedyhash_checkpoint_" + name);
+  const auto folder = test_folder("checkpoint_" + name);
   fs::remove_all(folder);
   fs::create_directories(folder);
   return folder;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_folder.h"
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path write_temp(const std::string& name, const std::string& text) {
-  const auto path = fs::temp_directory_path() / ("greedyhash_config_" + name);
+  const auto path = test_folder("config_" + name);
   std::ofstream(path) << text;
   return path;
 }

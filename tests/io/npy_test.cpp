@@ -1,7 +1,9 @@
 #include "greedyhash/io/npy.h"
 
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include "test_folder.h"
 
 #include <filesystem>
 #include <fstream>
@@ -27,7 +29,7 @@ std::string read_all(const fs::path& path) {
 }
 
 fs::path scratch(const std::string& name) {
-  const fs::path folder = fs::temp_directory_path() / "greedyhash_npy_test";
+  const fs::path folder = test_folder("npy_test");
   fs::create_directories(folder);
   return folder / name;
 }

@@ -2,7 +2,9 @@
 
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include "test_folder.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -20,7 +22,7 @@ namespace fs = std::filesystem;
 const fs::path kFixtures = fs::path(GREEDYHASH_TEST_DATA_DIR) / "model";
 
 fs::path fresh_folder(const std::string& name) {
-  const auto folder = fs::temp_directory_path() / ("greedyhash_torch_save_" + name);
+  const auto folder = test_folder("torch_save_" + name);
   fs::remove_all(folder);
   fs::create_directories(folder);
   return folder;

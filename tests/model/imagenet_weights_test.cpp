@@ -1,7 +1,9 @@
 #include "greedyhash/model/imagenet_weights.h"
 
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include "test_folder.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -19,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_folder(const std::string& name) {
-  const auto folder = fs::temp_directory_path() / ("greedyhash_imagenet_" + name);
+  const auto folder = test_folder("imagenet_" + name);
   fs::remove_all(folder);
   fs::create_directories(folder);
   return folder;

@@ -1,8 +1,10 @@
 #include "greedyhash/model/torchscript_export.h"
 
 #include <gtest/gtest.h>
+
 #include <torch/script.h>
 #include <torch/torch.h>
+#include "test_folder.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -47,7 +49,7 @@ int run_python(const fs::path& folder, const std::string& script, const std::str
 class TorchscriptExport : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    folder_ = new fs::path(fs::temp_directory_path() / "greedyhash_torchscript_export");
+    folder_ = new fs::path(test_folder("torchscript_export"));
     fs::remove_all(*folder_);
     torch::manual_seed(21);
     model_ = new GreedyHash(16, 10);

@@ -8,7 +8,9 @@
 namespace greedyhash {
 namespace {
 
-TEST(SelectDevice, CpuIsAlwaysAvailable) { EXPECT_TRUE(select_device("cpu").is_cpu()); }
+TEST(SelectDevice, CpuIsAlwaysAvailable) {
+  EXPECT_TRUE(select_device("cpu").is_cpu());
+}
 
 TEST(SelectDevice, AutoPicksCudaOnlyWhenPresent) {
   EXPECT_EQ(select_device("auto").is_cuda(), torch::cuda::is_available());

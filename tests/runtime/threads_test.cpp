@@ -14,9 +14,13 @@ TEST(ConfigureThreads, ZeroMeansOnePerHardwareThread) {
   EXPECT_EQ(configure_threads(0), hardware > 0 ? hardware : 1);
 }
 
-TEST(ConfigureThreads, ExplicitCountIsApplied) { EXPECT_EQ(configure_threads(1), 1); }
+TEST(ConfigureThreads, ExplicitCountIsApplied) {
+  EXPECT_EQ(configure_threads(1), 1);
+}
 
-TEST(ConfigureThreads, NegativeIsAnError) { EXPECT_THROW(configure_threads(-1), Error); }
+TEST(ConfigureThreads, NegativeIsAnError) {
+  EXPECT_THROW(configure_threads(-1), Error);
+}
 
 }  // namespace
 }  // namespace greedyhash

@@ -3,12 +3,14 @@
 #include "greedyhash/train/distributed.h"
 
 #include <gtest/gtest.h>
+
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
+#include "test_folder.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -42,8 +44,7 @@ int64_t free_port() {
 }
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("greedyhash_dist_" + name + "_" + std::to_string(::getpid()));
+  const fs::path dir = test_folder("dist_" + name);
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
