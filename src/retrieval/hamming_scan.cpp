@@ -19,6 +19,17 @@ ScanBlock::ScanBlock(int bits, int64_t database_size, int64_t label_sets)
   for (int t = 0; t < kScanBlock; ++t) scans.emplace_back(bits, database_size);
 }
 
+ScanDatabase::ScanDatabase(const LabeledCodes& database) : items(database) {
+  if (database.codes().words_per_code() != 1) return;
+  const uint64_t* codes = database.codes().data();
+  const std::vector<uint32_t>& sets = database.labels().set_indices();
+  code_and_step_row.resize(2 * static_cast<size_t>(database.size()));
+  for (size_t i = 0; i < sets.size(); ++i) {
+    code_and_step_row[2 * i] = codes[i];
+    code_and_step_row[2 * i + 1] = static_cast<uint64_t>(sets[i]) * kScanBlock;
+  }
+}
+
 namespace {
 
 // The kernels below are branch-free per item. A hit is always written and only kept
@@ -28,7 +39,8 @@ namespace {
 // an item costs one load, one add and two stores. Without hits, one counter per
 // (distance, relevance) pair takes a single increment.
 struct ScanArgs {
-  const uint64_t* query_codes;  // kScanBlock rows
+  const uint64_t* query_codes;        // kScanBlock rows
+  const uint64_t* code_and_step_row;  // ScanDatabase::code_and_step_row (one-word codes)
   const uint64_t* codes;
   const uint32_t* label_set_of;
   const uint64_t* cursor_step;
@@ -37,7 +49,8 @@ struct ScanArgs {
   int groups;  // K + 1
 };
 
-constexpr RelevantHit kNextInGroup = make_hit(1, 0);
+constexpr RelevantHit kNextInGroup = 1;
+static_assert(make_hit(1, 0) == kNextInGroup);
 
 template <bool kHits>
 void finish_scan(QueryScan& scan, const RelevantHit* next, const uint32_t* counts,
@@ -72,13 +85,12 @@ GREEDYHASH_ALWAYS_INLINE void scan_one_word(const ScanArgs& a, ScanBlock& block)
     cursor[t] = reinterpret_cast<uintptr_t>(block.scans[t].hits.get());
     query_code[t] = a.query_codes[t];
   }
-  const uint64_t* codes = a.codes;
-  const uint32_t* label_set_of = a.label_set_of;
+  const uint64_t* item = a.code_and_step_row;
+  const uint64_t* const end = item + 2 * a.size;
   const uint64_t* cursor_step = a.cursor_step;
-  const int64_t n = a.size;
-  for (int64_t i = 0; i < n; ++i) {
-    const uint64_t code = codes[i];
-    const uint64_t* step = cursor_step + static_cast<size_t>(label_set_of[i]) * kB;
+  for (; item != end; item += 2) {
+    const uint64_t code = item[0];
+    const uint64_t* step = cursor_step + item[1];
 #pragma GCC unroll 8
     for (int t = 0; t < kB; ++t) {
       const uint32_t d = static_cast<uint32_t>(__builtin_popcountll(code ^ query_code[t]));
@@ -171,7 +183,8 @@ void scan_with_code_words(const ScanArgs& a, bool record_hits, ScanBlock& block)
 }  // namespace
 
 void scan_database(const LabeledCodes& queries, int64_t first, int count,
-                   const LabeledCodes& database, bool record_hits, ScanBlock& block) {
+                   const ScanDatabase& prepared, bool record_hits, ScanBlock& block) {
+  const LabeledCodes& database = prepared.items;
   const BinaryCodes& codes = queries.codes();
   const LabelMasks& labels = database.labels();
   const int words = codes.words_per_code();
@@ -191,10 +204,14 @@ void scan_database(const LabeledCodes& queries, int64_t first, int count,
       block.cursor_step[static_cast<size_t>(u) * kScanBlock + t] = shared != 0 ? step : 0;
     }
   }
-  const ScanArgs args{
-      query_codes.data(),       database.codes().data(), labels.set_indices().data(),
-      block.cursor_step.data(), database.size(),         words,
-      codes.bits() + 1};
+  const ScanArgs args{query_codes.data(),
+                      prepared.code_and_step_row.data(),
+                      database.codes().data(),
+                      labels.set_indices().data(),
+                      block.cursor_step.data(),
+                      database.size(),
+                      words,
+                      codes.bits() + 1};
   switch (words) {
     case 1:
       scan_with_code_words<1>(args, record_hits, block);

@@ -9,17 +9,18 @@
 namespace greedyhash::detail {
 
 // A relevant database item as one pass in database order sees it: its distance d to the
-// query (low 32 bits) and how many items at distance d come before it, its place in the
-// tie group (high 32 bits). One word, so the scan stores it with a single write.
+// query (high 32 bits) and how many items at distance d come before it, its place in the
+// tie group (low 32 bits). One word, so the scan stores it with a single write, and the
+// next item of the group makes the hit one larger.
 using RelevantHit = uint64_t;
 constexpr RelevantHit make_hit(uint32_t position_in_group, uint32_t distance) {
-  return (static_cast<uint64_t>(position_in_group) << 32) | distance;
+  return (static_cast<uint64_t>(distance) << 32) | position_in_group;
 }
 inline uint32_t hit_distance(RelevantHit hit) {
-  return static_cast<uint32_t>(hit);
+  return static_cast<uint32_t>(hit >> 32);
 }
 inline uint32_t hit_position(RelevantHit hit) {
-  return static_cast<uint32_t>(hit >> 32);
+  return static_cast<uint32_t>(hit);
 }
 
 // What one pass over the database yields for one query.
@@ -51,10 +52,20 @@ struct ScanBlock {
   std::vector<uint32_t> pair_counts;  // x 2
 };
 
+// The database as the scan reads it; built once per evaluation.
+struct ScanDatabase {
+  explicit ScanDatabase(const LabeledCodes& database);
+
+  const LabeledCodes& items;
+  // One-word codes only: item i's code and the offset of its label set's row in
+  // ScanBlock::cursor_step, side by side, so that a single pointer walks both.
+  std::vector<uint64_t> code_and_step_row;
+};
+
 // Fills block.scans[0..count) for queries first..first+count-1 (count <= kScanBlock).
 // `record_hits` also lists the relevant items, which the stable-order metrics need; the
 // histograms alone are cheaper.
 void scan_database(const LabeledCodes& queries, int64_t first, int count,
-                   const LabeledCodes& database, bool record_hits, ScanBlock& block);
+                   const ScanDatabase& database, bool record_hits, ScanBlock& block);
 
 }  // namespace greedyhash::detail

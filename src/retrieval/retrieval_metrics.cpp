@@ -10,6 +10,7 @@
 
 #include "greedyhash/error.h"
 #include "hamming_scan.h"
+#include "run_workers.h"
 
 namespace greedyhash {
 
@@ -144,9 +145,10 @@ class Evaluator {
     // Each worker takes the next unclaimed block until none is left, so that a worker
     // slowed down by other processes on a shared machine does not hold up the others.
     // Results do not depend on who computed a block.
+    const detail::ScanDatabase prepared(database_);
     std::atomic<int64_t> next_block{0};
     const int64_t workers = std::min<int64_t>(at::get_num_threads(), num_blocks);
-    at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
+    detail::run_workers(workers, [&] {
       detail::ScanBlock scan_block(bits_, database_.size(), database_.labels().num_distinct_sets());
       Scratch scratch(bits_);
       for (int64_t block = next_block++; block < num_blocks; block = next_block++) {
@@ -155,7 +157,7 @@ class Evaluator {
         const int64_t end = std::min(num_queries, (block + 1) * kQueryBlock);
         for (int64_t q = block * kQueryBlock; q < end; q += detail::kScanBlock) {
           const int count = static_cast<int>(std::min<int64_t>(detail::kScanBlock, end - q));
-          detail::scan_database(queries_, q, count, database_, record_hits_, scan_block);
+          detail::scan_database(queries_, q, count, prepared, record_hits_, scan_block);
           for (int t = 0; t < count; ++t) {
             evaluate_query(q + t, scan_block.scans[static_cast<size_t>(t)], scratch, sums);
           }

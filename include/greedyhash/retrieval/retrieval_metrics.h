@@ -9,10 +9,13 @@
 namespace greedyhash {
 
 // Retrieval metrics over Hamming ranking, as PROTOCOL.md defines them. An item is
-// relevant to a query when they share at least one label. Every function works query by
-// query with O(N + K) memory per worker thread (no query x database matrix), runs the
-// queries in parallel (at::parallel_for) and gives bit-identical results for any thread
-// count: per-query values are kept and summed in query order.
+// relevant to a query when they share at least one label. Every function makes one pass
+// over the database per query (a few queries at a time), without any sort: the ranks
+// follow from per-distance counts (a counting sort). Memory is O(N + K) per worker thread,
+// never a query x database matrix. Queries run in parallel on at::get_num_threads()
+// workers (see configure_threads), and the results are bit-identical for any thread count:
+// per-query values are kept, and sums are taken in a fixed order (within blocks of 16 queries, then
+// over the blocks).
 //
 // Errors (greedyhash::Error): different bit lengths or class counts between queries and
 // database, an empty query set or database, top_k or an N < 0.
