@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <fstream>
 
@@ -14,13 +14,6 @@ namespace greedyhash {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path fresh_folder(const std::string& name) {
-  const auto folder = test_folder("cifar10_" + name);
-  fs::remove_all(folder);
-  fs::create_directories(folder);
-  return folder;
-}
 
 const char* const kBatches[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
                                 "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
@@ -60,7 +53,7 @@ void expect_error(const std::function<void()>& action, const std::vector<std::st
 TEST(Cifar10Binary, ReadsRecordsClassNamesAndBothLayouts) {
   {
     SCOPED_TRACE("ReadsRecordsInBatchOrder");
-    const auto folder = fresh_folder("binary") / "cifar-10-batches-bin";
+    const auto folder = fresh_test_folder("cifar10_binary") / "cifar-10-batches-bin";
     write_batches(folder);
     const auto data = read_cifar10_binary(folder);
     ASSERT_EQ(data.size(), 27);
@@ -89,14 +82,14 @@ TEST(Cifar10Binary, ReadsRecordsClassNamesAndBothLayouts) {
   }
   {
     SCOPED_TRACE("ClassNamesFromMetaFile");
-    const auto folder = fresh_folder("meta") / "cifar-10-batches-bin";
+    const auto folder = fresh_test_folder("cifar10_meta") / "cifar-10-batches-bin";
     write_batches(folder);
     std::ofstream(folder / "batches.meta.txt") << "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n\n";
     EXPECT_EQ(read_cifar10_binary(folder).class_names[9], "j");
   }
   {
     SCOPED_TRACE("DetectsBothBinaryLayouts");
-    const auto root = fresh_folder("detect");
+    const auto root = fresh_test_folder("cifar10_detect");
     write_batches(root / "cifar-10-batches-bin");
     const auto from_root = load_cifar10(root);
     const auto from_batches = load_cifar10(root / "cifar-10-batches-bin");
@@ -110,7 +103,7 @@ TEST(Cifar10Binary, ReadsRecordsClassNamesAndBothLayouts) {
 TEST(Cifar10Binary, BadInputIsANamedError) {
   {
     SCOPED_TRACE("BadInputIsANamedError");
-    const auto root = fresh_folder("bad");
+    const auto root = fresh_test_folder("cifar10_bad");
     expect_error([&] { read_cifar10_binary(root / "nothing"); }, {"nothing", "does not exist"});
 
     const auto folder = root / "cifar-10-batches-bin";
@@ -134,7 +127,7 @@ TEST(Cifar10Binary, BadInputIsANamedError) {
   }
   {
     SCOPED_TRACE("UnknownLayoutOrMissingFolderIsANamedError");
-    const auto root = fresh_folder("unknown");
+    const auto root = fresh_test_folder("cifar10_unknown");
     fs::create_directories(root / "train");  // no test/ beside it
     expect_error([&] { load_cifar10(root); }, {root.string(), "cifar-10-batches-bin", "train/"});
     expect_error([&] { load_cifar10(root / "absent"); }, {"absent", "does not exist"});

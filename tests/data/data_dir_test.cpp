@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -13,13 +13,6 @@ namespace greedyhash {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path fresh_folder(const std::string& name) {
-  const auto folder = test_folder("data_dir_" + name);
-  fs::remove_all(folder);
-  fs::create_directories(folder);
-  return folder;
-}
 
 // An archive holding top/train/c/a.txt and top/test/c/b.txt, like cifar10-jpg.tar.gz.
 fs::path make_archive(const fs::path& folder, const std::string& name) {
@@ -56,13 +49,13 @@ void expect_error(const std::function<void()>& action, const std::vector<std::st
 TEST(ResolveDataDir, FolderAsIsArchiveUnpackedOnce) {
   {
     SCOPED_TRACE("FolderIsReturnedAsIs");
-    const auto folder = fresh_folder("plain");
+    const auto folder = fresh_test_folder("data_dir_plain");
     EXPECT_EQ(resolve_data_dir(folder, folder / "cache"), folder);
     EXPECT_FALSE(fs::exists(folder / "cache"));
   }
   {
     SCOPED_TRACE("UnpacksOnceAndStepsIntoTheWrapperFolder");
-    const auto folder = fresh_folder("unpack");
+    const auto folder = fresh_test_folder("data_dir_unpack");
     const auto archive = make_archive(folder, "set.tar.gz");
     const auto cache = folder / "cache";
     const auto resolved = resolve_data_dir(archive, cache);
@@ -81,7 +74,7 @@ TEST(ResolveDataDir, FolderAsIsArchiveUnpackedOnce) {
   }
   {
     SCOPED_TRACE("LeftoversOfAnInterruptedUnpackAreIgnored");
-    const auto folder = fresh_folder("interrupted");
+    const auto folder = fresh_test_folder("data_dir_interrupted");
     const auto archive = make_archive(folder, "set.tar.gz");
     const auto cache = folder / "cache";
     // What an unpack killed half-way leaves: a hidden partial folder, no cache/set.
@@ -93,7 +86,7 @@ TEST(ResolveDataDir, FolderAsIsArchiveUnpackedOnce) {
 }
 
 TEST(ResolveDataDir, BadInputIsANamedError) {
-  const auto folder = fresh_folder("bad");
+  const auto folder = fresh_test_folder("data_dir_bad");
   const auto cache = folder / "cache";
   expect_error([&] { resolve_data_dir(folder / "absent.tar.gz", cache); },
                {"absent.tar.gz", "does not exist"});

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <fstream>
 
@@ -16,13 +16,6 @@ namespace greedyhash {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path fresh_folder(const std::string& name) {
-  const auto folder = test_folder("image_folder_" + name);
-  fs::remove_all(folder);
-  fs::create_directories(folder);
-  return folder;
-}
 
 // Pixel (y, x) of the image with tag t is RGB (10 t + y, 100 + x, 200 + t); OpenCV
 // stores BGR, so the PNG gets (B, G, R) = (200 + t, 100 + x, 10 t + y).
@@ -65,7 +58,7 @@ void expect_error(const std::function<void()>& action, const std::vector<std::st
 TEST(ImageFolder, OrderPixelsAndPooledCifarLayout) {
   {
     SCOPED_TRACE("ClassesSortedFilesByNameRgbPixelsExact");
-    const auto root = fresh_folder("order");
+    const auto root = fresh_test_folder("image_folder_order");
     const auto split = root / "train";
     // Class folders created out of order; ids must follow the sorted names.
     write_png(split / "cat" / "b.png", 1);
@@ -97,7 +90,7 @@ TEST(ImageFolder, OrderPixelsAndPooledCifarLayout) {
   }
   {
     SCOPED_TRACE("DecodesJpegToo");
-    const auto split = fresh_folder("jpeg") / "train";
+    const auto split = fresh_test_folder("image_folder_jpeg") / "train";
     fs::create_directories(split / "c");
     // A flat colour survives JPEG almost exactly: RGB (40, 120, 200).
     cv::Mat image(16, 16, CV_8UC3, cv::Scalar(200, 120, 40));
@@ -110,7 +103,7 @@ TEST(ImageFolder, OrderPixelsAndPooledCifarLayout) {
   }
   {
     SCOPED_TRACE("PooledCifarLayoutTrainFirstThenTest");
-    const auto root = fresh_folder("pooled");
+    const auto root = fresh_test_folder("image_folder_pooled");
     for (int i = 0; i < 3; ++i)
       write_png(root / "train" / "b" / ("t" + std::to_string(i) + ".png"), i);
     write_png(root / "train" / "a" / "x.png", 10);
@@ -129,7 +122,7 @@ TEST(ImageFolder, OrderPixelsAndPooledCifarLayout) {
 }
 
 TEST(ImageFolder, BadLayoutsAreNamedErrors) {
-  const auto root = fresh_folder("bad");
+  const auto root = fresh_test_folder("image_folder_bad");
   expect_error([&] { read_image_folder(root / "missing"); }, {"missing", "does not exist"});
 
   fs::create_directories(root / "flat");

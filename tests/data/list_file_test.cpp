@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <fstream>
 
@@ -15,13 +15,6 @@ namespace greedyhash {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path fresh_folder(const std::string& name) {
-  const auto folder = test_folder("list_file_" + name);
-  fs::remove_all(folder);
-  fs::create_directories(folder);
-  return folder;
-}
 
 // RGB at (y, x) = (10 t + y, 100 + x, 200 + t), written as BGR.
 void write_png(const fs::path& path, int tag, int height, int width) {
@@ -67,7 +60,7 @@ ListDataSpec make_spec(const fs::path& root) {
 TEST(ListFile, ParsesPoolsResizesAndCentreCrops) {
   {
     SCOPED_TRACE("ParsesMultiHotAndIndexLines");
-    const auto root = fresh_folder("parse");
+    const auto root = fresh_test_folder("list_file_parse");
     write_text(root / "multi.txt", "a/x.jpg 0 1 1\n\nb/y.jpg 1 0 0\n");
     const auto multi = parse_list_file(root / "multi.txt");
     ASSERT_EQ(multi.size(), 2u);
@@ -80,7 +73,7 @@ TEST(ListFile, ParsesPoolsResizesAndCentreCrops) {
   }
   {
     SCOPED_TRACE("PoolsListsOnceResizesAndCentreCrops");
-    const auto root = fresh_folder("pool");
+    const auto root = fresh_test_folder("list_file_pool");
     write_png(root / "img" / "wide.png", 1, 4, 8);   // shorter side 4: no resize, crop x 2..5
     write_png(root / "img" / "tall.png", 2, 6, 4);   // crop y 1..4
     write_png(root / "img" / "big.png", 3, 8, 8);    // shrunk 2x (area)
@@ -124,7 +117,7 @@ TEST(ListFile, ParsesPoolsResizesAndCentreCrops) {
 }
 
 TEST(ListFile, BadInputIsANamedError) {
-  const auto root = fresh_folder("bad");
+  const auto root = fresh_test_folder("list_file_bad");
   write_png(root / "img" / "a.png", 1, 4, 4);
   expect_error([&] { parse_list_file(root / "absent.txt"); }, {"absent.txt", "does not exist"});
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <fstream>
 #include <sstream>
@@ -18,23 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fresh_folder(const std::string& name) {
-  const auto folder = test_folder("split_file_" + name);
-  fs::remove_all(folder);
-  fs::create_directories(folder);
-  return folder;
-}
-
 nlohmann::json reference() {
   std::ifstream in(std::string(GREEDYHASH_TEST_DATA_DIR) + "/fixtures/seeded_reference.json");
   return nlohmann::json::parse(in);
-}
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
@@ -106,12 +92,12 @@ TEST(DatasetFingerprint, MatchesTheReferenceAndDetectsChanges) {
 TEST(SplitFile, RoundTripsAndChecksTheData) {
   {
     SCOPED_TRACE("RoundTripsWithRunLengthCoding");
-    const auto path = fresh_folder("roundtrip") / "split.json";
+    const auto path = fresh_test_folder("split_file_roundtrip") / "split.json";
     const auto split = sample_split();
     const DatasetFingerprint fp{31, "00000000deadbeef"};
     save_split(path, split, fp, "cifar10-jpg.tar.gz");
 
-    const auto doc = nlohmann::json::parse(read_all(path));
+    const auto doc = nlohmann::json::parse(read_file_bytes(path));
     EXPECT_EQ(doc["format"], "greedyhash-split");
     EXPECT_EQ(doc["protocol"], "cifar10");
     // Runs of 3 or more become [first, last]; shorter ones stay single indices.
@@ -131,7 +117,7 @@ TEST(SplitFile, RoundTripsAndChecksTheData) {
   }
   {
     SCOPED_TRACE("LoadSplitForChecksTheData");
-    const auto path = fresh_folder("check") / "split.json";
+    const auto path = fresh_test_folder("split_file_check") / "split.json";
     ImageDataset data;
     data.images = torch::zeros({31, 3, 2, 2}, torch::kUInt8);
     data.labels = torch::zeros({31, 10}, torch::kUInt8);
@@ -149,7 +135,7 @@ TEST(SplitFile, RoundTripsAndChecksTheData) {
 TEST(SplitFile, BadInputIsANamedError) {
   {
     SCOPED_TRACE("SaveRefusesASplitLargerThanTheData");
-    const auto path = fresh_folder("larger") / "split.json";
+    const auto path = fresh_test_folder("split_file_larger") / "split.json";
     expect_error(
         [&] {
           save_split(path, sample_split(), {30, "x"}, "test");
@@ -159,7 +145,7 @@ TEST(SplitFile, BadInputIsANamedError) {
   }
   {
     SCOPED_TRACE("BadFilesAreNamedErrors");
-    const auto folder = fresh_folder("bad");
+    const auto folder = fresh_test_folder("split_file_bad");
     expect_error([&] { load_split(folder / "missing.json"); }, {"missing.json", "does not exist"});
 
     const auto write_and_load = [&](const std::string& name, const std::string& text,
@@ -174,7 +160,7 @@ TEST(SplitFile, BadInputIsANamedError) {
 
     const DatasetFingerprint fp{31, "00000000deadbeef"};
     save_split(folder / "good.json", sample_split(), fp, "test");
-    const auto good = nlohmann::json::parse(read_all(folder / "good.json"));
+    const auto good = nlohmann::json::parse(read_file_bytes(folder / "good.json"));
     auto doc = good;
     doc["query"] = nlohmann::json::array({1, 9, 2});
     write_and_load("unsorted.json", doc.dump(), {"\"query\"", "ascending"});

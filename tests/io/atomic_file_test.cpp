@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <fstream>
 #include <sstream>
@@ -14,38 +14,25 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-fs::path fresh_folder(const std::string& name) {
-  const auto folder = test_folder("atomic_" + name);
-  fs::remove_all(folder);
-  return folder;
-}
-
 TEST(WriteFileAtomically, CreatesFoldersAndWritesExactBytes) {
-  const auto folder = fresh_folder("create");
+  const auto folder = fresh_test_folder("atomic_create");
   const auto path = folder / "a" / "b.bin";
   const std::string bytes("x\0y\n", 4);
   write_file_atomically(path, bytes);
-  EXPECT_EQ(read_all(path), bytes);
+  EXPECT_EQ(read_file_bytes(path), bytes);
   // Only the target is left behind: no temporary files.
   EXPECT_EQ(std::distance(fs::directory_iterator(path.parent_path()), fs::directory_iterator()), 1);
 }
 
 TEST(WriteFileAtomically, ReplacesAnExistingFile) {
-  const auto path = fresh_folder("replace") / "f.txt";
+  const auto path = fresh_test_folder("atomic_replace") / "f.txt";
   write_file_atomically(path, "old contents");
   write_file_atomically(path, "new");
-  EXPECT_EQ(read_all(path), "new");
+  EXPECT_EQ(read_file_bytes(path), "new");
 }
 
 TEST(WriteFileAtomically, FailureLeavesTheOldFileAndNamesThePath) {
-  const auto folder = fresh_folder("fail");
+  const auto folder = fresh_test_folder("atomic_fail");
   const auto path = folder / "target";
   // A directory in the way makes the final rename fail after the data was written.
   fs::create_directories(path / "occupied");

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -22,20 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fresh_folder(const std::string& name) {
-  const auto folder = test_folder("checkpoint_" + name);
-  fs::remove_all(folder);
-  fs::create_directories(folder);
-  return folder;
-}
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Runs /usr/bin/python3 on `script` with `args`; its exit status, with stdout+stderr in
 // `output`. Skipped tests check python_with_torchvision() first (finding the modules is
 // enough there: importing them takes seconds).
@@ -51,7 +37,7 @@ int run_python(const fs::path& folder, const std::string& script, const std::str
   const std::string command = "/usr/bin/python3 " + (folder / "script.py").string() + " " + args +
                               " >" + (folder / "python.log").string() + " 2>&1";
   const int status = std::system(command.c_str());
-  output = read_all(folder / "python.log");
+  output = read_file_bytes(folder / "python.log");
   return status;
 }
 
@@ -73,7 +59,7 @@ std::string error_of(F&& f) {
 class Checkpoint : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    folder_ = new fs::path(fresh_folder("suite"));
+    folder_ = new fs::path(fresh_test_folder("checkpoint_suite"));
     torch::manual_seed(11);
     model_ = new GreedyHash(32, 10);
     meta_ = new CheckpointMeta{32, 10, 224, 7, 0.8125, R"({"bit": 32, "lr": 0.001})"};
@@ -115,7 +101,7 @@ json.dump(out, open(sys.argv[2], "w"))
   std::string output;
   ASSERT_EQ(run_python(*folder_, script, file().string() + " " + report.string(), output), 0)
       << output;
-  const auto seen = nlohmann::json::parse(read_all(report));
+  const auto seen = nlohmann::json::parse(read_file_bytes(report));
 
   std::vector<std::string> keys = (*model_)->named_parameters().keys();
   for (const char* meta_key :
@@ -179,12 +165,12 @@ TEST_F(Checkpoint, OtherBitLengthOrClassCountIsAClearError) {
 }
 
 TEST(CheckpointFiles, ForeignOrDamagedFilesAreOneLineErrorsNamingTheFile) {
-  const auto folder = fresh_folder("foreign");
+  const auto folder = fresh_test_folder("checkpoint_foreign");
   const auto state_dict = fs::path(GREEDYHASH_TEST_DATA_DIR) / "model" / "tiny_state_dict.pt";
   EXPECT_EQ(error_of([&] { read_checkpoint_meta(state_dict); }),
             state_dict.string() + ": not a greedyhash checkpoint (no entry \"format_version\")");
 
-  const std::string whole = read_all(state_dict);
+  const std::string whole = read_file_bytes(state_dict);
   const auto truncated = folder / "truncated.pt";
   std::ofstream(truncated, std::ios::binary) << whole.substr(0, whole.size() - 100);
   EXPECT_EQ(error_of([&] { read_checkpoint_meta(truncated); }).rfind(truncated.string() + ": ", 0),
@@ -194,7 +180,7 @@ TEST(CheckpointFiles, ForeignOrDamagedFilesAreOneLineErrorsNamingTheFile) {
 TEST(CheckpointFiles, SaveRejectsMetadataThatContradictsTheModel) {
   GreedyHash model(12, 10);
   const CheckpointMeta meta{24, 10, 224, 0, 0.0, "{}"};
-  EXPECT_THROW(save_checkpoint(fresh_folder("contradict") / "x.pt", model, meta),
+  EXPECT_THROW(save_checkpoint(fresh_test_folder("checkpoint_contradict") / "x.pt", model, meta),
                std::invalid_argument);
 }
 
@@ -234,7 +220,7 @@ std::map<std::vector<int64_t>, at::Tensor> momentum_buffers(torch::optim::SGD& s
 }
 
 TEST(TrainingState, RoundTripRestoresMomentumRngEpochAndExtra) {
-  const auto file = fresh_folder("resume") / "last.state";
+  const auto file = fresh_test_folder("checkpoint_resume") / "last.state";
   TinyNet net(1);
   auto sgd = make_sgd(net, 0.01);
   train_steps(net, *sgd, 3, 5);
@@ -277,12 +263,12 @@ TEST(TrainingState, RoundTripRestoresMomentumRngEpochAndExtra) {
 }
 
 TEST(TrainingState, TruncatedOrForeignFilesAreOneLineErrorsNamingTheFile) {
-  const auto folder = fresh_folder("bad_state");
+  const auto folder = fresh_test_folder("checkpoint_bad_state");
   TinyNet net(1);
   auto sgd = make_sgd(net, 0.01);
   train_steps(net, *sgd, 1, 5);
   save_training_state(folder / "good.state", *sgd, TrainingState{1, nlohmann::json::object()});
-  const std::string whole = read_all(folder / "good.state");
+  const std::string whole = read_file_bytes(folder / "good.state");
 
   const auto truncated = folder / "truncated.state";
   std::ofstream(truncated, std::ios::binary) << whole.substr(0, whole.size() / 2);

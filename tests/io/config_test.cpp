@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <filesystem>
 #include <fstream>

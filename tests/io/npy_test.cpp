@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <filesystem>
 #include <fstream>
@@ -20,13 +20,6 @@ using test_support::expect_error_containing;
 
 // Fixtures written by numpy's np.save: see tests/data/retrieval/make_fixtures.py.
 const fs::path kData = fs::path(GREEDYHASH_TEST_DATA_DIR) / "retrieval";
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 fs::path scratch(const std::string& name) {
   const fs::path folder = test_folder("npy_test");
@@ -62,8 +55,8 @@ TEST(Npy, WritesTheSameBytesAsNumpy) {
     SCOPED_TRACE(f.file);
     const fs::path out = scratch(f.file);
     save_npy(out, f.expected);
-    const std::string ours = read_all(out);
-    const std::string numpys = read_all(kData / f.file);
+    const std::string ours = read_file_bytes(out);
+    const std::string numpys = read_file_bytes(kData / f.file);
     ASSERT_FALSE(numpys.empty());
     EXPECT_EQ(ours, numpys);
     EXPECT_EQ((ours.find('\n') + 1) % 64, 0u) << "data must start on a 64-byte boundary";
@@ -94,15 +87,17 @@ TEST(Npy, CodeAndLabelFilesMatchNumpy) {
     const BinaryCodes codes = load_codes_pm1_npy(kData / (stem + "_pm1.npy"));
     EXPECT_EQ(codes.bits(), bits);
     save_codes_packed_npy(scratch(stem + "_packed.npy"), codes);
-    EXPECT_EQ(read_all(scratch(stem + "_packed.npy")), read_all(kData / (stem + "_packed.npy")));
+    EXPECT_EQ(read_file_bytes(scratch(stem + "_packed.npy")),
+              read_file_bytes(kData / (stem + "_packed.npy")));
     save_codes_pm1_npy(scratch(stem + "_pm1.npy"), codes);
-    EXPECT_EQ(read_all(scratch(stem + "_pm1.npy")), read_all(kData / (stem + "_pm1.npy")));
+    EXPECT_EQ(read_file_bytes(scratch(stem + "_pm1.npy")),
+              read_file_bytes(kData / (stem + "_pm1.npy")));
     const BinaryCodes packed = load_codes_packed_npy(kData / (stem + "_packed.npy"), bits);
     EXPECT_TRUE(torch::equal(packed.to_pm1(), codes.to_pm1()));
   }
   save_labels_npy(scratch("labels.npy"),
                   torch::tensor({{1, 0, 0}, {0, 1, 1}, {0, 0, 0}, {1, 1, 1}}, torch::kInt64));
-  EXPECT_EQ(read_all(scratch("labels.npy")), read_all(kData / "labels.npy"));
+  EXPECT_EQ(read_file_bytes(scratch("labels.npy")), read_file_bytes(kData / "labels.npy"));
 }
 
 TEST(Npy, ClearErrors) {
@@ -113,7 +108,7 @@ TEST(Npy, ClearErrors) {
   expect_error_containing([] { load_npy(kData / "fortran.npy"); }, "Fortran-order");
   expect_error_containing([] { load_npy(kData / "big_endian.npy"); }, "big-endian dtype '>i4'");
   expect_error_containing([] { load_npy(kData / "f2.npy"); }, "unsupported dtype '<f2'");
-  const std::string whole = read_all(kData / "f8.npy");
+  const std::string whole = read_file_bytes(kData / "f8.npy");
   const fs::path cut = scratch("truncated.npy");
   std::ofstream(cut, std::ios::binary) << whole.substr(0, whole.size() - 3);
   expect_error_containing([&] { load_npy(cut); }, "truncated");

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -20,20 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kFixtures = fs::path(GREEDYHASH_TEST_DATA_DIR) / "model";
-
-fs::path fresh_folder(const std::string& name) {
-  const auto folder = test_folder("torch_save_" + name);
-  fs::remove_all(folder);
-  fs::create_directories(folder);
-  return folder;
-}
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void write_all(const fs::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
@@ -55,7 +41,7 @@ int run_python(const fs::path& folder, const std::string& script, const std::str
   const std::string command = "/usr/bin/python3 " + (folder / "script.py").string() + " " + args +
                               " >" + (folder / "python.log").string() + " 2>&1";
   const int status = std::system(command.c_str());
-  output = read_all(folder / "python.log");
+  output = read_file_bytes(folder / "python.log");
   return status;
 }
 
@@ -115,7 +101,7 @@ TEST_P(ReadFixture, ShapesOnlyGivesMetaTensors) {
 }
 
 TEST(ReadTorchSaveDict, BadFilesGiveOneLineErrorsNamingTheFile) {
-  const auto folder = fresh_folder("bad");
+  const auto folder = fresh_test_folder("torch_save_bad");
   const auto missing = folder / "missing.pt";
   EXPECT_NE(error_of([&] { read_state_dict(missing); }).find(missing.string() + ": no such file"),
             std::string::npos);
@@ -134,14 +120,14 @@ TEST(ReadTorchSaveDict, BadFilesGiveOneLineErrorsNamingTheFile) {
       pickle.string() + ": not a torch.save file (neither a zip archive nor the legacy format)");
 
   const auto legacy = kFixtures / "tiny_state_dict_legacy.pt";
-  const std::string legacy_bytes = read_all(legacy);
+  const std::string legacy_bytes = read_file_bytes(legacy);
   const auto legacy_truncated = folder / "legacy_truncated.pt";
   write_all(legacy_truncated, legacy_bytes.substr(0, legacy_bytes.size() - 10));
   EXPECT_EQ(error_of([&] { read_state_dict(legacy_truncated); }),
             legacy_truncated.string() + ": truncated storage data");
 
   const auto truncated = folder / "truncated.pt";
-  const std::string whole = read_all(kFixtures / "tiny_state_dict.pt");
+  const std::string whole = read_file_bytes(kFixtures / "tiny_state_dict.pt");
   write_all(truncated, whole.substr(0, whole.size() / 2));
   EXPECT_NE(error_of([&] { read_state_dict(truncated); }).find(truncated.string() + ": "),
             std::string::npos);
@@ -172,7 +158,7 @@ void write_with_pickle(const fs::path& file, const std::string& pickle) {
 }
 
 TEST(ReadTorchSaveDict, DamagedPickleDataIsAnErrorNeverACrash) {
-  const auto folder = fresh_folder("damaged");
+  const auto folder = fresh_test_folder("torch_save_damaged");
   caffe2::serialize::PyTorchStreamReader original((kFixtures / "tiny_state_dict.pt").string());
   auto [data, size] = original.getRecord("data.pkl");
   const std::string pickle(static_cast<const char*>(data.get()), size);
@@ -198,8 +184,8 @@ TEST(ReadTorchSaveDict, DamagedPickleDataIsAnErrorNeverACrash) {
 
 TEST(ReadTorchSaveDict, DamagedLegacyFileIsAnErrorNeverACrash) {
   // The legacy format has no checksums: damage anywhere reaches the reader.
-  const auto file = fresh_folder("damaged_legacy") / "damaged.pt";
-  const std::string whole = read_all(kFixtures / "tiny_state_dict_legacy.pt");
+  const auto file = fresh_test_folder("torch_save_damaged_legacy") / "damaged.pt";
+  const std::string whole = read_file_bytes(kFixtures / "tiny_state_dict_legacy.pt");
   for (size_t n = 4; n < whole.size(); n += 7) {
     write_all(file, whole.substr(0, n));
     EXPECT_THROW(read_torch_save_dict(file), Error) << "truncated to " << n;
@@ -218,7 +204,7 @@ TEST(ReadTorchSaveDict, DamagedLegacyFileIsAnErrorNeverACrash) {
 }
 
 TEST(ReadTorchSaveDict, RejectsATorchScriptArchive) {
-  const auto folder = fresh_folder("script");
+  const auto folder = fresh_test_folder("torch_save_script");
   torch::jit::Module module("__torch__.Tiny");
   module.register_parameter("w", torch::ones({2}), false);
   module.save((folder / "tiny_script.pt").string());
@@ -229,7 +215,7 @@ TEST(ReadTorchSaveDict, RejectsATorchScriptArchive) {
 
 TEST(WriteTorchSaveDict, PythonTorchLoadSeesAPlainDictWithTheValues) {
   if (!python_available()) GTEST_SKIP() << "/usr/bin/python3 with torch not available";
-  const auto folder = fresh_folder("python");
+  const auto folder = fresh_test_folder("torch_save_python");
   TorchSaveDict entries("Entry");
   // A transposed (non-contiguous) tensor must be stored with its logical values.
   entries.insert("w", torch::arange(6, torch::kFloat32).reshape({2, 3}).t());
@@ -276,7 +262,7 @@ print("ok")
 }
 
 TEST(WriteTorchSaveDict, ReadsBackWhatItWrote) {
-  const auto folder = fresh_folder("roundtrip");
+  const auto folder = fresh_test_folder("torch_save_roundtrip");
   TorchSaveDict entries("Entry");
   entries.insert("a.weight", torch::randn({3, 4}));
   entries.insert("count", int64_t{-123456789012});

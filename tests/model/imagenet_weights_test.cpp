@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -20,20 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fresh_folder(const std::string& name) {
-  const auto folder = test_folder("imagenet_" + name);
-  fs::remove_all(folder);
-  fs::create_directories(folder);
-  return folder;
-}
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Runs /usr/bin/python3 on `script` with `args`; its exit status, with stdout+stderr in
 // `output`. Skipped tests check python_with_torchvision() first (finding the modules is
 // enough there: importing them takes seconds).
@@ -49,7 +35,7 @@ int run_python(const fs::path& folder, const std::string& script, const std::str
   const std::string command = "/usr/bin/python3 " + (folder / "script.py").string() + " " + args +
                               " >" + (folder / "python.log").string() + " 2>&1";
   const int status = std::system(command.c_str());
-  output = read_all(folder / "python.log");
+  output = read_file_bytes(folder / "python.log");
   return status;
 }
 
@@ -65,7 +51,7 @@ std::string error_of(GreedyHash& model, const fs::path& file) {
 
 TEST(ImagenetWeights, LoadsATorchvisionAlexNetStateDictByName) {
   if (!python_with_torchvision()) GTEST_SKIP() << "/usr/bin/python3 with torchvision missing";
-  const auto folder = fresh_folder("torchvision");
+  const auto folder = fresh_test_folder("imagenet_torchvision");
   // A full-size file in the published layout (torchvision's own AlexNet state dict), and
   // per entry what Python sees in it: shape, first and last element, float64 sum.
   const std::string script = R"PY(
@@ -83,7 +69,7 @@ json.dump(stats, open(sys.argv[2], "w"))
   std::string output;
   ASSERT_EQ(run_python(folder, script, weights.string() + " " + stats_file.string(), output), 0)
       << output;
-  const auto stats = nlohmann::json::parse(read_all(stats_file));
+  const auto stats = nlohmann::json::parse(read_file_bytes(stats_file));
 
   torch::manual_seed(1);
   GreedyHash model(12, 10);
@@ -114,7 +100,7 @@ json.dump(stats, open(sys.argv[2], "w"))
 }
 
 TEST(ImagenetWeights, MissingEntryNamesTheKeyAndItsShape) {
-  const auto folder = fresh_folder("missing");
+  const auto folder = fresh_test_folder("imagenet_missing");
   StateDict partial("Tensor");
   partial.insert("features.0.weight", torch::zeros({64, 3, 11, 11}));
   partial.insert("features.0.bias", torch::zeros({64}));
@@ -132,7 +118,7 @@ TEST(ImagenetWeights, MissingEntryNamesTheKeyAndItsShape) {
 }
 
 TEST(ImagenetWeights, ShapeMismatchNamesTheKeyAndBothShapes) {
-  const auto folder = fresh_folder("shape");
+  const auto folder = fresh_test_folder("imagenet_shape");
   TorchSaveDict entries("Entry");
   entries.insert("features.0.weight", torch::zeros({64, 3, 11, 11}));
   entries.insert("features.0.bias", torch::zeros({65}));
@@ -149,7 +135,7 @@ TEST(ImagenetWeights, NotAStateDictNamesTheFile) {
   const auto list = fs::path(GREEDYHASH_TEST_DATA_DIR) / "model" / "tiny_list.pt";
   EXPECT_EQ(error_of(model, list),
             list.string() + ": holds a list, expected a dict (a state dict)");
-  const auto folder = fresh_folder("text");
+  const auto folder = fresh_test_folder("imagenet_text");
   std::ofstream(folder / "weights.txt") << "not weights";
   EXPECT_EQ(error_of(model, folder / "weights.txt"),
             (folder / "weights.txt").string() +

@@ -4,7 +4,7 @@
 
 #include <torch/script.h>
 #include <torch/torch.h>
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -18,13 +18,6 @@ namespace greedyhash {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Runs /usr/bin/python3 on `script` with `args`; its exit status, with stdout+stderr in
 // `output`. Skipped tests check python_with_torch() first (finding the module is enough
@@ -40,7 +33,7 @@ int run_python(const fs::path& folder, const std::string& script, const std::str
   const std::string command = "/usr/bin/python3 " + (folder / "script.py").string() + " " + args +
                               " >" + (folder / "python.log").string() + " 2>&1";
   const int status = std::system(command.c_str());
-  output = read_all(folder / "python.log");
+  output = read_file_bytes(folder / "python.log");
   return status;
 }
 

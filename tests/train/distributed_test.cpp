@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
-#include "test_folder.h"
+#include "test_support.h"
 
 #include <chrono>
 #include <cstdlib>
