@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include <torch/torch.h>
@@ -33,6 +34,7 @@
 #include "greedyhash/runtime/threads.h"
 #include "greedyhash/train/autocast.h"
 #include "greedyhash/train/encoder.h"
+#include "greedyhash/train/fused_momentum_sgd.h"
 
 namespace {
 
@@ -73,12 +75,13 @@ int main(int argc, char** argv) {
   int threads = 2;
   bool quick = false;
   bool channels_last = false;
+  bool torch_sgd = false;
   int64_t train_images = 0;
   int64_t database_size = 0;
   int64_t query_size = 0;
   int64_t bits = 48;
   int64_t batch_size = 32;
-  int64_t eval_batch_size = 128;
+  int64_t eval_batch_size = 32;  // as the Python reference; larger batches only cost memory on CPUs
   int64_t warmup_batches = 3;
   int64_t epochs = 1;
   int64_t size = 224;
@@ -94,6 +97,8 @@ int main(int argc, char** argv) {
   app.add_option("--precision", precision, "fp32 or bf16 (autocast)")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_flag("--channels-last", channels_last, "convolution weights in NHWC layout");
+  app.add_flag("--torch-sgd", torch_sgd,
+               "torch::optim::SGD instead of FusedMomentumSGD (keeps all gradients)");
   app.add_option("--device", device_name, "cpu, cuda, cuda:N or auto");
   app.add_option("--bit", bits, "code length");
   app.add_option("--batch-size", batch_size, "training batch size");
@@ -139,8 +144,11 @@ int main(int argc, char** argv) {
     greedyhash::GreedyHash model(bits, dataset.num_classes());
     model->to(device);
     if (channels_last) greedyhash::use_channels_last(*model);
-    torch::optim::SGD sgd(model->parameters(),
-                          torch::optim::SGDOptions(1e-3).momentum(0.9).weight_decay(5e-4));
+    const auto sgd_options = torch::optim::SGDOptions(1e-3).momentum(0.9).weight_decay(5e-4);
+    std::unique_ptr<torch::optim::SGD> sgd =
+        torch_sgd
+            ? std::make_unique<torch::optim::SGD>(model->parameters(), sgd_options)
+            : std::make_unique<greedyhash::FusedMomentumSGD>(model->parameters(), sgd_options);
 
     // Training: timing starts after the warm-up batches (thread start, allocator warm-up)
     // and covers loading, device transform, forward, loss, backward and the SGD step.
@@ -173,9 +181,9 @@ int main(int argc, char** argv) {
             terms = greedyhash::greedy_hash_loss(result.logits.to(torch::kFloat),
                                                  result.h.to(torch::kFloat), targets, 0.1);
           }
-          sgd.zero_grad();
+          sgd->zero_grad();
           terms.total.backward();
-          sgd.step();
+          sgd->step();
           const double loss = terms.total.item<double>();
           if (step % 10 == 0) {
             std::fprintf(stderr, "epoch %lld step %lld: loss %.4f\n",
@@ -224,6 +232,7 @@ int main(int argc, char** argv) {
     out["device"] = device.str();
     out["precision"] = precision;
     out["channels_last"] = channels_last;
+    out["optimizer"] = torch_sgd ? "torch::optim::SGD" : "FusedMomentumSGD";
     out["bit"] = bits;
     out["batch_size"] = batch_size;
     out["eval_batch_size"] = eval_batch_size;
