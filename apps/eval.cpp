@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
     EvaluationOptions options;
     options.encode.device = device;
     options.encode.transform = data.eval_transform;
+    options.encode.precision = config.precision;
     options.top_k = config.map_topk;
     GreedyHash model = trained.model;
     const Evaluation evaluation = evaluate_model(model, data.dataset, data.split, options);

@@ -13,3 +13,10 @@ option(GREEDYHASH_WERROR "Treat compiler warnings in greedyhash's own code as er
 option(GREEDYHASH_BUILD_TESTS "Build the GoogleTest suite" ON)
 option(GREEDYHASH_BUILD_BENCH "Build the benchmarks in bench/" ON)
 option(GREEDYHASH_PCH "Precompile <torch/torch.h> (saves ~15 s per translation unit)" ON)
+# OFF: no OpenCV. Training and evaluation still work on CIFAR-10 binary batches; decoding
+# JPEG/PNG files throws greedyhash::Error and plots/mosaics are skipped with a warning
+# (src/without_opencv/). For machines without OpenCV, e.g. a GPU host with only PyTorch.
+option(GREEDYHASH_WITH_OPENCV "Decode images and draw plots with OpenCV" ON)
+# A folder holding copies of the header-only dependencies (CLI/, nlohmann/, spdlog/, fmt/)
+# to use instead of installed packages; see docs/PERFORMANCE.md (GPU section).
+set(GREEDYHASH_VENDORED_HEADERS "" CACHE PATH "Header-only dependencies folder (optional)")

@@ -4,6 +4,7 @@
 
 #include "greedyhash/data/batch_loader.h"
 #include "greedyhash/report/progress.h"
+#include "greedyhash/train/autocast.h"
 
 namespace greedyhash {
 
@@ -29,6 +30,8 @@ EncodedImages encode_images(GreedyHash& model, const ImageDataset& dataset,
   Progress progress(options.progress_label, loader.batches_per_epoch());
   int64_t row = 0;
   int64_t step = 0;
+  // One scope for the whole loop: the bf16 copies of the weights are cast once, not per batch.
+  AutocastScope autocast(options.device, options.precision);
   while (auto batch = loader.next()) {
     const auto result = model->forward(batch->images);
     const int64_t b = batch->images.size(0);

@@ -20,7 +20,8 @@ struct ImageLoadOptions {
 // Decodes JPEG/PNG files (OpenCV; EXIF orientation ignored, as PIL does) in parallel
 // into one N x 3 x H x W uint8 RGB tensor, image i from files[i]. An unreadable or
 // undecodable file, or a size mismatch when resize_size is 0, throws greedyhash::Error
-// naming the file.
+// naming the file. In a build without OpenCV (GREEDYHASH_WITH_OPENCV=OFF) every call
+// throws greedyhash::Error.
 at::Tensor decode_image_files(const std::vector<std::filesystem::path>& files,
                               const ImageLoadOptions& options = {});
 

@@ -22,6 +22,7 @@ struct LinePlot {
 
 // Draws the plot with axes, ticks, axis labels, a title and a legend, and writes it as a
 // PNG (atomically). Axis ranges cover the data; y always includes [0, 1] for metrics.
+// Without OpenCV (GREEDYHASH_WITH_OPENCV=OFF): writes nothing and logs a warning.
 void save_line_plot(const std::filesystem::path& path, const LinePlot& plot);
 
 }  // namespace greedyhash

@@ -19,6 +19,7 @@ struct MosaicTile {
 // Lays the tiles out left to right (wrapping after `columns`), each scaled to
 // tile_side x tile_side and framed blue (query), green (shares a label with the query)
 // or red (does not), with its caption underneath; writes a PNG atomically.
+// Without OpenCV (GREEDYHASH_WITH_OPENCV=OFF): writes nothing and logs a warning.
 void save_mosaic(const std::filesystem::path& path, const std::vector<MosaicTile>& tiles,
                  int tile_side = 96, int columns = 11);
 

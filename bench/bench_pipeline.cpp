@@ -1,0 +1,255 @@
+// The whole GreedyHash pipeline on real CIFAR-10 (I), measured the way
+// bench/reference/greedyhash_reference.py measures the Python version, so that
+// bench/run_benchmark.sh can report ours / Python per figure. Prints one JSON object.
+//
+// Sizes follow the reference: the split is drawn per class (100 query / 500 train per
+// class), then --train-images / --database-size / --query-size keep N evenly spaced items
+// list[floor(i * len / N)] of each ascending list (a prefix would be one or two classes).
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <torch/torch.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "greedyhash/data/batch_loader.h"
+#include "greedyhash/data/cifar10.h"
+#include "greedyhash/data/data_dir.h"
+#include "greedyhash/data/split.h"
+#include "greedyhash/error.h"
+#include "greedyhash/model/greedy_hash.h"
+#include "greedyhash/model/loss.h"
+#include "greedyhash/model/memory_format.h"
+#include "greedyhash/retrieval/binary_codes.h"
+#include "greedyhash/retrieval/classification_accuracy.h"
+#include "greedyhash/retrieval/labeled_codes.h"
+#include "greedyhash/retrieval/retrieval_metrics.h"
+#include "greedyhash/runtime/device.h"
+#include "greedyhash/runtime/threads.h"
+#include "greedyhash/train/autocast.h"
+#include "greedyhash/train/encoder.h"
+#include "greedyhash/train/fused_momentum_sgd.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux: KiB
+}
+
+std::vector<int64_t> evenly_spaced(const std::vector<int64_t>& list, int64_t n) {
+  const auto size = static_cast<int64_t>(list.size());
+  if (n <= 0 || n >= size) return list;
+  std::vector<int64_t> kept;
+  kept.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) kept.push_back(list[static_cast<size_t>(i * size / n)]);
+  return kept;
+}
+
+void synchronize(c10::Device device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? 0 : device.index());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"greedyhash end-to-end pipeline benchmark on real CIFAR-10 (prints JSON)"};
+  std::string data_dir;
+  std::string cache_dir = "/tmp/greedyhash-data-cache";
+  std::string device_name = "cpu";
+  std::string precision = "fp32";
+  int threads = 2;
+  bool quick = false;
+  bool channels_last = false;
+  bool torch_sgd = false;
+  int64_t train_images = 0;
+  int64_t database_size = 0;
+  int64_t query_size = 0;
+  int64_t bits = 48;
+  int64_t batch_size = 32;
+  int64_t eval_batch_size = 32;  // as the Python reference; larger batches only cost memory on CPUs
+  int64_t warmup_batches = 3;
+  int64_t epochs = 1;
+  int64_t size = 224;
+  uint64_t seed = 2000;
+  app.add_option("--data-dir", data_dir, "CIFAR-10: JPEG folder, binary folder or .tar.gz")
+      ->required();
+  app.add_option("--cache-dir", cache_dir, "where archives are unpacked");
+  app.add_flag("--quick", quick, "320 train images, 5,000 database images, 100 queries");
+  app.add_option("--train-images", train_images, "train on N evenly spaced train images");
+  app.add_option("--database-size", database_size, "N evenly spaced database images");
+  app.add_option("--query-size", query_size, "N evenly spaced queries");
+  app.add_option("--threads", threads, "intra-op threads (0 = one per core)");
+  app.add_option("--precision", precision, "fp32 or bf16 (autocast)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  app.add_flag("--channels-last", channels_last, "convolution weights in NHWC layout");
+  app.add_flag("--torch-sgd", torch_sgd,
+               "torch::optim::SGD instead of FusedMomentumSGD (keeps all gradients)");
+  app.add_option("--device", device_name, "cpu, cuda, cuda:N or auto");
+  app.add_option("--bit", bits, "code length");
+  app.add_option("--batch-size", batch_size, "training batch size");
+  app.add_option("--eval-batch-size", eval_batch_size, "encoding batch size");
+  app.add_option("--warmup-batches", warmup_batches, "training batches left out of the timing");
+  app.add_option("--epochs", epochs, "training epochs");
+  app.add_option("--size", size, "network input side");
+  app.add_option("--seed", seed, "split and initialisation seed");
+  CLI11_PARSE(app, argc, argv);
+  if (quick) {
+    if (train_images == 0) train_images = 320;
+    if (database_size == 0) database_size = 5000;
+    if (query_size == 0) query_size = 100;
+  }
+
+  // stdout carries the JSON alone: the library's progress lines (printed on stdout) are
+  // sent to stderr, and the JSON goes to the original stdout at the end.
+  std::fflush(stdout);
+  const int json_fd = ::dup(STDOUT_FILENO);
+  ::dup2(STDERR_FILENO, STDOUT_FILENO);
+  try {
+    const auto wall_start = Clock::now();
+    nlohmann::json out;
+    out["impl"] = "cpp";
+    out["threads"] = greedyhash::configure_threads(threads);
+    const c10::Device device = greedyhash::select_device(device_name);
+
+    auto start = Clock::now();
+    const auto folder = greedyhash::resolve_data_dir(data_dir, cache_dir);
+    greedyhash::ImageDataset dataset = greedyhash::load_cifar10(folder);
+    greedyhash::Split split =
+        greedyhash::make_cifar_split(dataset.labels, greedyhash::SplitProtocol::Cifar10_1, seed);
+    split.train = evenly_spaced(split.train, train_images);
+    split.database = evenly_spaced(split.database, database_size);
+    split.query = evenly_spaced(split.query, query_size);
+    const double data_load_seconds = seconds_since(start);
+    out["peak_rss_after_load_mb"] = peak_rss_mb();
+    std::fprintf(stderr, "pool %lld images; train %zu, query %zu, database %zu; %.2f s\n",
+                 static_cast<long long>(dataset.size()), split.train.size(), split.query.size(),
+                 split.database.size(), data_load_seconds);
+
+    torch::manual_seed(seed);
+    greedyhash::GreedyHash model(bits, dataset.num_classes());
+    model->to(device);
+    if (channels_last) greedyhash::use_channels_last(*model);
+    const auto sgd_options = torch::optim::SGDOptions(1e-3).momentum(0.9).weight_decay(5e-4);
+    std::unique_ptr<torch::optim::SGD> sgd =
+        torch_sgd
+            ? std::make_unique<torch::optim::SGD>(model->parameters(), sgd_options)
+            : std::make_unique<greedyhash::FusedMomentumSGD>(model->parameters(), sgd_options);
+
+    // Training: timing starts after the warm-up batches (thread start, allocator warm-up)
+    // and covers loading, device transform, forward, loss, backward and the SGD step.
+    int64_t step = 0, timed_images = 0;
+    double train_seconds = 0;
+    double train_total_seconds = 0;  // all epochs, warm-up batches included
+    {
+      greedyhash::BatchLoaderOptions options;
+      options.batch_size = batch_size;
+      options.shuffle = true;
+      options.seed = seed;
+      options.device = device;
+      options.transform = greedyhash::resize_transform(size);
+      greedyhash::BatchLoader loader(dataset, split.train, options);
+      Clock::time_point train_start;
+      const auto all_steps_start = Clock::now();
+      model->train();
+      for (int64_t epoch = 0; epoch < epochs; ++epoch) {
+        loader.start_epoch(epoch);
+        while (auto batch = loader.next()) {
+          if (step == warmup_batches) {
+            synchronize(device);
+            train_start = Clock::now();
+          }
+          const auto targets = batch->labels.argmax(1).to(torch::kLong);
+          greedyhash::LossTerms terms;
+          {
+            greedyhash::AutocastScope autocast(device, precision);
+            const auto result = model->forward(batch->images);
+            terms = greedyhash::greedy_hash_loss(result.logits.to(torch::kFloat),
+                                                 result.h.to(torch::kFloat), targets, 0.1);
+          }
+          sgd->zero_grad();
+          terms.total.backward();
+          sgd->step();
+          const double loss = terms.total.item<double>();
+          if (step % 10 == 0) {
+            std::fprintf(stderr, "epoch %lld step %lld: loss %.4f\n",
+                         static_cast<long long>(epoch + 1), static_cast<long long>(step), loss);
+          }
+          if (step >= warmup_batches) timed_images += batch->images.size(0);
+          ++step;
+        }
+      }
+      synchronize(device);
+      if (step > warmup_batches) train_seconds = seconds_since(train_start);
+      train_total_seconds = seconds_since(all_steps_start);
+    }
+
+    out["peak_rss_after_train_mb"] = peak_rss_mb();
+
+    greedyhash::EncodeOptions encode;
+    encode.batch_size = eval_batch_size;
+    encode.device = device;
+    encode.transform = greedyhash::resize_transform(size);
+    encode.precision = precision;
+    start = Clock::now();
+    encode.progress_label = "encode queries";
+    const auto query = greedyhash::encode_images(model, dataset, split.query, encode);
+    const auto database_start = Clock::now();
+    encode.progress_label = "encode database";
+    const auto database = greedyhash::encode_images(model, dataset, split.database, encode);
+    const double encode_seconds = seconds_since(database_start);
+    const auto map = greedyhash::mean_average_precision(
+        greedyhash::LabeledCodes(greedyhash::BinaryCodes::from_tensor(query.codes), query.labels),
+        greedyhash::LabeledCodes(greedyhash::BinaryCodes::from_tensor(database.codes),
+                                 database.labels));
+    const double eval_seconds = seconds_since(start);
+    const auto accuracy = greedyhash::classification_accuracy(query.logits, query.labels);
+
+    out["train_img_per_s"] =
+        train_seconds > 0 ? nlohmann::json(timed_images / train_seconds) : nlohmann::json();
+    out["train_seconds"] = train_total_seconds;
+    out["encode_img_per_s"] = static_cast<double>(split.database.size()) / encode_seconds;
+    out["eval_seconds"] = eval_seconds;
+    out["map"] = map.map;
+    out["query_accuracy"] = accuracy.accuracy;
+    out["queries_without_relevant"] = map.num_queries_without_relevant;
+    out["data_load_seconds"] = data_load_seconds;
+    out["peak_rss_mb"] = peak_rss_mb();
+    out["device"] = device.str();
+    out["precision"] = precision;
+    out["channels_last"] = channels_last;
+    out["optimizer"] = torch_sgd ? "torch::optim::SGD" : "FusedMomentumSGD";
+    out["bit"] = bits;
+    out["batch_size"] = batch_size;
+    out["eval_batch_size"] = eval_batch_size;
+    out["epochs"] = epochs;
+    out["train_images"] = split.train.size();
+    out["timed_train_images"] = timed_images;
+    out["database_size"] = split.database.size();
+    out["query_size"] = split.query.size();
+    out["seed"] = seed;
+    out["data_folder"] = folder.string();
+    out["wall_seconds"] = seconds_since(wall_start);
+    const std::string text = out.dump() + "\n";
+    std::fflush(stdout);
+    if (::write(json_fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) return 1;
+  } catch (const greedyhash::Error& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,56 @@
+#include "greedyhash/train/fused_momentum_sgd.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "greedyhash/error.h"
+
+namespace greedyhash {
+namespace {
+
+// A small two-layer network trained side by side with torch::optim::SGD (the reference)
+// and FusedMomentumSGD from the same start and batches: the weights must agree after
+// every step, up to float rounding.
+TEST(FusedMomentumSGD, FollowsTorchSgdStepByStep) {
+  torch::manual_seed(7);
+  torch::nn::Sequential reference(torch::nn::Linear(6, 5), torch::nn::ReLU(),
+                                  torch::nn::Linear(5, 3));
+  torch::nn::Sequential fused(torch::nn::Linear(6, 5), torch::nn::ReLU(), torch::nn::Linear(5, 3));
+  {
+    torch::NoGradGuard no_grad;
+    auto to = fused->parameters();
+    const auto from = reference->parameters();
+    for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
+  }
+  const auto options = torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(5e-3);
+  torch::optim::SGD reference_sgd(reference->parameters(), options);
+  FusedMomentumSGD fused_sgd(fused->parameters(), options);
+
+  for (int step = 0; step < 5; ++step) {
+    const auto x = torch::randn({8, 6});
+    const auto y = torch::randint(0, 3, {8});
+    reference_sgd.zero_grad();
+    torch::nn::functional::cross_entropy(reference->forward(x), y).backward();
+    reference_sgd.step();
+    fused_sgd.zero_grad();
+    torch::nn::functional::cross_entropy(fused->forward(x), y).backward();
+    fused_sgd.step();
+
+    const auto a = reference->parameters();
+    const auto b = fused->parameters();
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-5, 1e-6)) << "step " << step << " param " << i;
+      EXPECT_FALSE(b[i].grad().defined()) << "no gradient tensor is kept between steps";
+    }
+  }
+}
+
+TEST(FusedMomentumSGD, RefusesOptionsItCannotFuse) {
+  auto p = torch::zeros({2}, torch::requires_grad());
+  EXPECT_THROW(FusedMomentumSGD({p}, torch::optim::SGDOptions(0.1)), Error);
+  EXPECT_THROW(FusedMomentumSGD({p}, torch::optim::SGDOptions(0.1).momentum(0.9).nesterov(true)),
+               Error);
+}
+
+}  // namespace
+}  // namespace greedyhash
