@@ -8,6 +8,7 @@
 #include "greedyhash/error.h"
 #include "greedyhash/io/atomic_file.h"
 #include "greedyhash/io/npy.h"
+#include "greedyhash/model/memory_format.h"
 #include "greedyhash/report/line_plot.h"
 #include "greedyhash/retrieval/binary_codes.h"
 #include "greedyhash/runtime/device.h"
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
     options.encode.precision = config.precision;
     options.top_k = config.map_topk;
     GreedyHash model = trained.model;
+    use_channels_last(*model);
     const Evaluation evaluation = evaluate_model(model, data.dataset, data.split, options);
 
     nlohmann::json report = evaluation_json(evaluation);
