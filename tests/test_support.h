@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -31,6 +32,28 @@ inline std::string read_file_bytes(const std::filesystem::path& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// True when /usr/bin/python3 finds every module named (a space-separated list). Finding
+// is enough: importing torch takes seconds. Tests that compare with Python skip without.
+inline bool python_has_modules(const std::string& modules) {
+  std::string check =
+      "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None "
+      "for m in '" +
+      modules + "'.split()))";
+  return std::system(("/usr/bin/python3 -c \"" + check + "\" >/dev/null 2>&1").c_str()) == 0;
+}
+
+// Runs /usr/bin/python3 on `script` (saved as folder/script.py) with `args`; returns the
+// exit status and leaves stdout and stderr in `output`.
+inline int run_python(const std::filesystem::path& folder, const std::string& script,
+                      const std::string& args, std::string& output) {
+  std::ofstream(folder / "script.py", std::ios::binary) << script;
+  const std::string command = "/usr/bin/python3 " + (folder / "script.py").string() + " " + args +
+                              " >" + (folder / "python.log").string() + " 2>&1";
+  const int status = std::system(command.c_str());
+  output = read_file_bytes(folder / "python.log");
+  return status;
 }
 
 }  // namespace greedyhash

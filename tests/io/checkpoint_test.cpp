@@ -22,25 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Runs /usr/bin/python3 on `script` with `args`; its exit status, with stdout+stderr in
-// `output`. Skipped tests check python_with_torchvision() first (finding the modules is
-// enough there: importing them takes seconds).
-bool python_with_torchvision() {
-  return std::system(
-             "/usr/bin/python3 -c \"import importlib.util as u, sys; "
-             "sys.exit(u.find_spec('torch') is None or "
-             "u.find_spec('torchvision') is None)\" >/dev/null 2>&1") == 0;
-}
-int run_python(const fs::path& folder, const std::string& script, const std::string& args,
-               std::string& output) {
-  std::ofstream(folder / "script.py") << script;
-  const std::string command = "/usr/bin/python3 " + (folder / "script.py").string() + " " + args +
-                              " >" + (folder / "python.log").string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  output = read_file_bytes(folder / "python.log");
-  return status;
-}
-
 // The message of f(), which must throw greedyhash::Error with one line.
 template <typename F>
 std::string error_of(F&& f) {
@@ -82,7 +63,8 @@ GreedyHash* Checkpoint::model_ = nullptr;
 CheckpointMeta* Checkpoint::meta_ = nullptr;
 
 TEST_F(Checkpoint, PythonTorchLoadGetsAPlainDictWithTorchvisionNames) {
-  if (!python_with_torchvision()) GTEST_SKIP() << "/usr/bin/python3 with torchvision missing";
+  if (!python_has_modules("torch torchvision"))
+    GTEST_SKIP() << "/usr/bin/python3 with torchvision missing";
   const std::string script = R"PY(
 import json, sys, torch, torchvision
 ck = torch.load(sys.argv[1])

@@ -25,26 +25,6 @@ void write_all(const fs::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
-// Runs /usr/bin/python3 on `script` with `args`; its exit status, with stdout+stderr in
-// `output`. Tests call python_available() first and skip without it (finding the module
-// is enough there: importing torch takes seconds).
-bool python_available() {
-  static const bool available =
-      std::system(
-          "/usr/bin/python3 -c \"import importlib.util as u, sys; "
-          "sys.exit(u.find_spec('torch') is None)\" >/dev/null 2>&1") == 0;
-  return available;
-}
-int run_python(const fs::path& folder, const std::string& script, const std::string& args,
-               std::string& output) {
-  write_all(folder / "script.py", script);
-  const std::string command = "/usr/bin/python3 " + (folder / "script.py").string() + " " + args +
-                              " >" + (folder / "python.log").string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  output = read_file_bytes(folder / "python.log");
-  return status;
-}
-
 // The error message of f(), which must throw greedyhash::Error with one line.
 template <typename F>
 std::string error_of(F&& f) {
@@ -214,7 +194,7 @@ TEST(ReadTorchSaveDict, RejectsATorchScriptArchive) {
 }
 
 TEST(WriteTorchSaveDict, PythonTorchLoadSeesAPlainDictWithTheValues) {
-  if (!python_available()) GTEST_SKIP() << "/usr/bin/python3 with torch not available";
+  if (!python_has_modules("torch")) GTEST_SKIP() << "/usr/bin/python3 with torch not available";
   const auto folder = fresh_test_folder("torch_save_python");
   TorchSaveDict entries("Entry");
   // A transposed (non-contiguous) tensor must be stored with its logical values.

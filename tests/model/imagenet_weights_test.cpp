@@ -20,25 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Runs /usr/bin/python3 on `script` with `args`; its exit status, with stdout+stderr in
-// `output`. Skipped tests check python_with_torchvision() first (finding the modules is
-// enough there: importing them takes seconds).
-bool python_with_torchvision() {
-  return std::system(
-             "/usr/bin/python3 -c \"import importlib.util as u, sys; "
-             "sys.exit(u.find_spec('torch') is None or "
-             "u.find_spec('torchvision') is None)\" >/dev/null 2>&1") == 0;
-}
-int run_python(const fs::path& folder, const std::string& script, const std::string& args,
-               std::string& output) {
-  std::ofstream(folder / "script.py") << script;
-  const std::string command = "/usr/bin/python3 " + (folder / "script.py").string() + " " + args +
-                              " >" + (folder / "python.log").string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  output = read_file_bytes(folder / "python.log");
-  return status;
-}
-
 std::string error_of(GreedyHash& model, const fs::path& file) {
   try {
     load_imagenet_weights(model, file);
@@ -50,7 +31,8 @@ std::string error_of(GreedyHash& model, const fs::path& file) {
 }
 
 TEST(ImagenetWeights, LoadsATorchvisionAlexNetStateDictByName) {
-  if (!python_with_torchvision()) GTEST_SKIP() << "/usr/bin/python3 with torchvision missing";
+  if (!python_has_modules("torch torchvision"))
+    GTEST_SKIP() << "/usr/bin/python3 with torchvision missing";
   const auto folder = fresh_test_folder("imagenet_torchvision");
   // A full-size file in the published layout (torchvision's own AlexNet state dict), and
   // per entry what Python sees in it: shape, first and last element, float64 sum.

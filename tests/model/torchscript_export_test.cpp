@@ -19,24 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Runs /usr/bin/python3 on `script` with `args`; its exit status, with stdout+stderr in
-// `output`. Skipped tests check python_with_torch() first (finding the module is enough
-// there: importing torch takes seconds).
-bool python_with_torch() {
-  return std::system(
-             "/usr/bin/python3 -c \"import importlib.util as u, sys; "
-             "sys.exit(u.find_spec('torch') is None)\" >/dev/null 2>&1") == 0;
-}
-int run_python(const fs::path& folder, const std::string& script, const std::string& args,
-               std::string& output) {
-  std::ofstream(folder / "script.py") << script;
-  const std::string command = "/usr/bin/python3 " + (folder / "script.py").string() + " " + args +
-                              " >" + (folder / "python.log").string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  output = read_file_bytes(folder / "python.log");
-  return status;
-}
-
 // One saved export of a 16-bit, 10-class model (~230 MB: AlexNet) shared by the suite,
 // with a batch at input 64 and the library model's eval-mode outputs for it.
 class TorchscriptExport : public ::testing::Test {
@@ -93,7 +75,7 @@ TEST_F(TorchscriptExport, LoadedInCppMatchesTheLibraryModelAndKeepsItsNames) {
 }
 
 TEST_F(TorchscriptExport, LoadedInPythonMatchesTheLibraryModel) {
-  if (!python_with_torch()) GTEST_SKIP() << "/usr/bin/python3 with torch not available";
+  if (!python_has_modules("torch")) GTEST_SKIP() << "/usr/bin/python3 with torch not available";
   const auto io_file = *folder_ / "io.pt";
   TorchSaveDict io("Entry");
   io.insert("input", *input_);
