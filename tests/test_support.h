@@ -1,12 +1,17 @@
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include "greedyhash/error.h"
 
 namespace greedyhash {
 
@@ -54,6 +59,30 @@ inline int run_python(const std::filesystem::path& folder, const std::string& sc
   const int status = std::system(command.c_str());
   output = read_file_bytes(folder / "python.log");
   return status;
+}
+
+// The message of f(), which must throw greedyhash::Error with a one-line message (a test
+// failure otherwise; "" when nothing was thrown).
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    return message;
+  }
+  ADD_FAILURE() << "expected greedyhash::Error";
+  return "";
+}
+
+// action() must throw greedyhash::Error with a one-line message containing every part.
+inline void expect_error(const std::function<void()>& action,
+                         const std::vector<std::string>& parts) {
+  const std::string message = error_of(action);
+  for (const auto& part : parts) {
+    EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
+  }
 }
 
 }  // namespace greedyhash

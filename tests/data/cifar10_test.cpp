@@ -37,19 +37,6 @@ void write_batches(const fs::path& folder) {
   }
 }
 
-void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "expected greedyhash::Error";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const auto& part : parts) {
-      EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
-    }
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-  }
-}
-
 TEST(Cifar10Binary, ReadsRecordsClassNamesAndBothLayouts) {
   {
     SCOPED_TRACE("ReadsRecordsInBatchOrder");

@@ -42,19 +42,6 @@ void expect_pixels(const at::Tensor& image, int tag) {
   }
 }
 
-void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "expected greedyhash::Error";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const auto& part : parts) {
-      EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
-    }
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-  }
-}
-
 TEST(ImageFolder, OrderPixelsAndPooledCifarLayout) {
   {
     SCOPED_TRACE("ClassesSortedFilesByNameRgbPixelsExact");

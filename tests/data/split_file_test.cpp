@@ -23,19 +23,6 @@ nlohmann::json reference() {
   return nlohmann::json::parse(in);
 }
 
-void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "expected greedyhash::Error";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    for (const auto& part : parts) {
-      EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
-    }
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-  }
-}
-
 Split sample_split() {
   Split split;
   split.protocol = SplitProtocol::Cifar10;

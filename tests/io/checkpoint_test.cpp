@@ -22,20 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The message of f(), which must throw greedyhash::Error with one line.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-    return message;
-  }
-  ADD_FAILURE() << "expected greedyhash::Error";
-  return "";
-}
-
 // One full-size checkpoint (AlexNet makes it ~230 MB) shared by the tests of this suite.
 class Checkpoint : public ::testing::Test {
  protected:

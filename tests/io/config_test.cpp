@@ -21,15 +21,6 @@ fs::path write_temp(const std::string& name, const std::string& text) {
   return path;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(Config, PresetsSpellOutThePaperProtocol) {
   // PROTOCOL.md: SGD 1e-3, momentum 0.9, wd 5e-4, x0.1 every 30 epochs, 50 epochs,
   // batch 32, alpha 0.1, input 224, seed 2000; eval every 2 epochs (issue 5).

@@ -25,20 +25,6 @@ void write_all(const fs::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
-// The error message of f(), which must throw greedyhash::Error with one line.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-    return message;
-  }
-  ADD_FAILURE() << "expected greedyhash::Error";
-  return "";
-}
-
 // The same state dict saved by Python in the zip format and in the legacy one.
 class ReadFixture : public ::testing::TestWithParam<const char*> {
  protected:
