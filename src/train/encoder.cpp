@@ -4,7 +4,7 @@
 
 #include "greedyhash/data/batch_loader.h"
 #include "greedyhash/report/progress.h"
-#include "greedyhash/train/autocast.h"
+#include "greedyhash/runtime/autocast.h"
 
 namespace greedyhash {
 

@@ -15,7 +15,7 @@ struct EncodeOptions {
   int64_t batch_size = 128;
   c10::Device device = c10::Device(c10::kCPU);
   TransformOptions transform;
-  // "fp32", or "bf16": forward under AutocastScope (train/autocast.h); codes and logits
+  // "fp32", or "bf16": forward under AutocastScope (runtime/autocast.h); codes and logits
   // come back as float either way.
   std::string precision = "fp32";
   std::string progress_label = "encode";

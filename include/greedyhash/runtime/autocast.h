@@ -1,8 +1,10 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 namespace greedyhash {
 
@@ -22,5 +24,10 @@ class AutocastScope {
   bool cuda_ = false;
   bool was_enabled_ = false;
 };
+
+// The lower precision autocast runs eligible ops in on `device` right now, or nothing
+// when autocast is off there: for code that does its own casting (custom autograd
+// functions), which autocast does not reach.
+std::optional<c10::ScalarType> active_autocast_dtype(c10::Device device);
 
 }  // namespace greedyhash

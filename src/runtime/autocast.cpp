@@ -1,4 +1,4 @@
-#include "greedyhash/train/autocast.h"
+#include "greedyhash/runtime/autocast.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
@@ -13,6 +13,9 @@ namespace {
 bool autocast_enabled(bool cuda) {
   return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU);
 }
+c10::ScalarType autocast_dtype(bool cuda) {
+  return at::autocast::get_autocast_dtype(cuda ? at::kCUDA : at::kCPU);
+}
 void set_autocast(bool cuda, bool enabled) {
   const auto type = cuda ? at::kCUDA : at::kCPU;
   at::autocast::set_autocast_dtype(type, at::kBFloat16);
@@ -21,6 +24,9 @@ void set_autocast(bool cuda, bool enabled) {
 #else
 bool autocast_enabled(bool cuda) {
   return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+c10::ScalarType autocast_dtype(bool cuda) {
+  return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
 }
 void set_autocast(bool cuda, bool enabled) {
   if (cuda) {
@@ -41,6 +47,12 @@ AutocastScope::AutocastScope(c10::Device device, const std::string& precision) {
   cuda_ = device.is_cuda();
   was_enabled_ = autocast_enabled(cuda_);
   set_autocast(cuda_, true);
+}
+
+std::optional<c10::ScalarType> active_autocast_dtype(c10::Device device) {
+  if (!device.is_cuda() && !device.is_cpu()) return std::nullopt;
+  if (!autocast_enabled(device.is_cuda())) return std::nullopt;
+  return autocast_dtype(device.is_cuda());
 }
 
 AutocastScope::~AutocastScope() {
