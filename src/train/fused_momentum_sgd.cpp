@@ -36,9 +36,8 @@ FusedMomentumSGD::FusedMomentumSGD(std::vector<torch::Tensor> params,
                 std::to_string(options.momentum()) + ", dampening " +
                 std::to_string(options.dampening()) + "; use torch::optim::SGD instead");
   }
-  prepared_.assign(params_.size(), 0);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    hooks_.push_back(params_[i].register_hook([this, i](const torch::Tensor&) { prepare(i); }));
+  for (auto& param : params_) {
+    hooks_.push_back(param.register_hook([this](const torch::Tensor&) { prepare(); }));
   }
 }
 
@@ -54,20 +53,22 @@ torch::Tensor& FusedMomentumSGD::momentum_buffer(const torch::Tensor& param) {
   return static_cast<torch::optim::SGDParamState&>(*it->second).momentum_buffer();
 }
 
-// Runs inside backward, just before autograd adds parameter `index`'s gradient to its
-// .grad: with .grad = m * buf + wd * p (in place, in buf), the addition completes the
-// momentum update.
-void FusedMomentumSGD::prepare(size_t index) {
-  if (prepared_[index]) return;
-  prepared_[index] = 1;
-  auto& param = params_[index];
-  auto& buffer = momentum_buffer(param);
-  if (!buffer.defined()) return;  // first step: autograd creates a plain gradient
+// Runs inside backward, when autograd is about to add the first parameter gradient of
+// this step to its .grad. Prepares every parameter at once, .grad = m * buf + wd * p (in
+// place, in buf), so that the additions complete the momentum update, also those that
+// layers such as AccumulatingLinear make in place before the parameter's own hook runs.
+void FusedMomentumSGD::prepare() {
+  if (prepared_) return;
+  prepared_ = true;
   const auto& options = static_cast<const torch::optim::SGDOptions&>(defaults());
   torch::NoGradGuard no_grad;
-  buffer.mul_(options.momentum());
-  if (options.weight_decay() != 0) buffer.add_(param.detach(), options.weight_decay());
-  param.mutable_grad() = buffer;
+  for (auto& param : params_) {
+    auto& buffer = momentum_buffer(param);
+    if (!buffer.defined()) continue;  // first step: autograd creates a plain gradient
+    buffer.mul_(options.momentum());
+    if (options.weight_decay() != 0) buffer.add_(param.detach(), options.weight_decay());
+    param.mutable_grad() = buffer;
+  }
 }
 
 torch::Tensor FusedMomentumSGD::step(LossClosure closure) {
@@ -94,7 +95,7 @@ torch::Tensor FusedMomentumSGD::step(LossClosure closure) {
       param.mutable_grad() = torch::Tensor();
     }
   }
-  std::fill(prepared_.begin(), prepared_.end(), 0);
+  prepared_ = false;
   return loss;
 }
 

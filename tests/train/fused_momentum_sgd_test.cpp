@@ -4,24 +4,28 @@
 #include <torch/torch.h>
 
 #include "greedyhash/error.h"
+#include "greedyhash/model/accumulating_linear.h"
 
 namespace greedyhash {
 namespace {
 
 // A small two-layer network trained side by side with torch::optim::SGD (the reference)
 // and FusedMomentumSGD from the same start and batches: the weights must agree after
-// every step, up to float rounding.
-TEST(FusedMomentumSGD, FollowsTorchSgdStepByStep) {
+// every step, up to float rounding. `first` is the fused network's first layer.
+template <typename FirstLayer>
+void expect_fused_follows_torch_sgd(FirstLayer first, int* first_weight_hook_calls) {
   torch::manual_seed(7);
   torch::nn::Sequential reference(torch::nn::Linear(6, 5), torch::nn::ReLU(),
                                   torch::nn::Linear(5, 3));
-  torch::nn::Sequential fused(torch::nn::Linear(6, 5), torch::nn::ReLU(), torch::nn::Linear(5, 3));
+  torch::nn::Sequential fused(first, torch::nn::ReLU(), torch::nn::Linear(5, 3));
   {
     torch::NoGradGuard no_grad;
     auto to = fused->parameters();
     const auto from = reference->parameters();
     for (size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
   }
+  first->weight.register_hook(
+      [first_weight_hook_calls](const torch::Tensor&) { ++*first_weight_hook_calls; });
   const auto options = torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(5e-3);
   torch::optim::SGD reference_sgd(reference->parameters(), options);
   FusedMomentumSGD fused_sgd(fused->parameters(), options);
@@ -43,6 +47,21 @@ TEST(FusedMomentumSGD, FollowsTorchSgdStepByStep) {
       EXPECT_FALSE(b[i].grad().defined()) << "no gradient tensor is kept between steps";
     }
   }
+}
+
+TEST(FusedMomentumSGD, FollowsTorchSgdStepByStep) {
+  int hook_calls = 0;
+  expect_fused_follows_torch_sgd(torch::nn::Linear(6, 5), &hook_calls);
+  EXPECT_EQ(hook_calls, 5) << "autograd delivers the first layer's gradient every step";
+}
+
+// From the second step on, the last layer's gradient makes the optimiser prepare every
+// momentum buffer before the first layer's backward runs, which then adds its weight
+// gradient to the buffer itself: autograd has nothing left to deliver to that weight.
+TEST(FusedMomentumSGD, TakesGradientsAddedInPlaceByAccumulatingLinear) {
+  int hook_calls = 0;
+  expect_fused_follows_torch_sgd(AccumulatingLinear(6, 5), &hook_calls);
+  EXPECT_EQ(hook_calls, 1) << "only the first step, before any buffer exists";
 }
 
 TEST(FusedMomentumSGD, RefusesOptionsItCannotFuse) {

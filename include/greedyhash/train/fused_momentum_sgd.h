@@ -13,17 +13,18 @@ namespace greedyhash {
 //   torch::optim::SGD:  buf = m * buf + (grad + wd * p);  p -= lr * buf
 //   this optimiser:     buf = (m * buf + wd * p) + grad;  p -= lr * buf
 //
-// the same update up to float rounding. A hook on each parameter prepares
-// m * buf + wd * p and installs it as the parameter's .grad just before backward delivers
-// that gradient; step() applies the update and detaches .grad again, so zero_grad() has
-// nothing to clear. Saves the memory of all gradients (and SGD's weight-decay
+// the same update up to float rounding. When backward delivers its first parameter
+// gradient, a hook prepares m * buf + wd * p for every parameter and installs it as the
+// parameter's .grad; step() applies the update and detaches .grad again, so zero_grad()
+// has nothing to clear. Saves the memory of all gradients (and SGD's weight-decay
 // temporary): for AlexNet, about 380 MB at the optimiser step.
 //
 // A drop-in for torch::optim::SGD (same options, state and serialisation, so
 // save_training_state / load_training_state work). Differences: between backward and
 // step() a parameter's .grad holds buf, not the gradient; the first step (no buffers yet)
-// behaves like torch::optim::SGD. Must outlive every backward pass through its
-// parameters (the hooks refer to it); its destructor removes them.
+// behaves like torch::optim::SGD; every parameter is taken to get a gradient in each
+// backward pass (one that gets none still moves by its decayed momentum). Must outlive every
+// backward pass through its parameters (the hooks refer to it); its destructor removes them.
 class FusedMomentumSGD : public torch::optim::SGD {
  public:
   FusedMomentumSGD(std::vector<torch::Tensor> params, torch::optim::SGDOptions options);
@@ -34,12 +35,12 @@ class FusedMomentumSGD : public torch::optim::SGD {
   torch::Tensor step(LossClosure closure = nullptr) override;
 
  private:
-  void prepare(size_t index);
+  void prepare();
   torch::Tensor& momentum_buffer(const torch::Tensor& param);
 
   std::vector<torch::Tensor> params_;
   std::vector<unsigned> hooks_;
-  std::vector<char> prepared_;
+  bool prepared_ = false;
 };
 
 }  // namespace greedyhash
