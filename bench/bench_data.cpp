@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   int64_t batches = 300;
   int64_t batch_size = 32;
   int64_t size = 224;
-  int64_t prefetch = 2;
+  int64_t prefetch = 1;
   int threads = 0;
   app.add_option("--data-dir", data_dir, "CIFAR-10 folder or .tar.gz: also time the JPEG load");
   app.add_option("--cache-dir", cache_dir, "where archives are unpacked");

@@ -30,9 +30,9 @@
 #include "greedyhash/retrieval/classification_accuracy.h"
 #include "greedyhash/retrieval/labeled_codes.h"
 #include "greedyhash/retrieval/retrieval_metrics.h"
+#include "greedyhash/runtime/autocast.h"
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/runtime/threads.h"
-#include "greedyhash/train/autocast.h"
 #include "greedyhash/train/encoder.h"
 #include "greedyhash/train/fused_momentum_sgd.h"
 
@@ -199,6 +199,8 @@ int main(int argc, char** argv) {
     }
 
     out["peak_rss_after_train_mb"] = peak_rss_mb();
+    // Evaluation needs no optimiser state, as in greedyhash_eval after greedyhash_train.
+    sgd.reset();
 
     greedyhash::EncodeOptions encode;
     encode.batch_size = eval_batch_size;
