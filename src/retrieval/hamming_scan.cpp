@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "hamming_scan_avx512.h"
 #include "popcount.h"
 
 namespace greedyhash::detail {
@@ -20,6 +21,11 @@ ScanBlock::ScanBlock(int bits, int64_t database_size, int64_t label_sets)
 }
 
 ScanDatabase::ScanDatabase(const LabeledCodes& database) : items(database) {
+  if (vector_scan_applies(database)) {
+    vector_scan = true;
+    vector_items = make_vector_scan_database(database);
+    return;
+  }
   if (database.codes().words_per_code() != 1) return;
   const uint64_t* codes = database.codes().data();
   const std::vector<uint32_t>& sets = database.labels().set_indices();
@@ -193,6 +199,21 @@ void scan_database(const LabeledCodes& queries, int64_t first, int count,
   for (int t = 0; t < kScanBlock; ++t) {
     const uint64_t* row = codes.row(first + std::min(t, count - 1));
     std::copy(row, row + words, query_codes.begin() + t * words);
+  }
+  if (prepared.vector_scan) {
+    bool relevant_set[kVectorScanMaxLabelSets] = {};
+    for (int t = 0; t < count; ++t) {
+      const uint64_t* query_labels = queries.labels().row(first + t);
+      for (int64_t u = 0; u < labels.num_distinct_sets(); ++u) {
+        const uint64_t* set = labels.distinct_set(u);
+        uint64_t shared = 0;
+        for (int w = 0; w < labels.words_per_row(); ++w) shared |= set[w] & query_labels[w];
+        relevant_set[u] = shared != 0;
+      }
+      scan_one_query_avx512(prepared.vector_items, codes.row(first + t)[0], relevant_set,
+                            codes.bits(), record_hits, block.scans[static_cast<size_t>(t)]);
+    }
+    return;
   }
   const uint64_t step = record_hits ? sizeof(RelevantHit) : 1;
   for (int64_t u = 0; u < labels.num_distinct_sets(); ++u) {

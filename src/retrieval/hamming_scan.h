@@ -52,6 +52,13 @@ struct ScanBlock {
   std::vector<uint32_t> pair_counts;  // x 2
 };
 
+// The layout scan_one_query_avx512 reads (hamming_scan_avx512.h).
+struct VectorScanDatabase {
+  std::vector<uint64_t> codes;      // one word per item, padded to a multiple of 64 items
+  std::vector<uint8_t> label_sets;  // label-set number per item, padded likewise
+  int64_t size = 0;
+};
+
 // The database as the scan reads it; built once per evaluation.
 struct ScanDatabase {
   explicit ScanDatabase(const LabeledCodes& database);
@@ -60,6 +67,9 @@ struct ScanDatabase {
   // One-word codes only: item i's code and the offset of its label set's row in
   // ScanBlock::cursor_step, side by side, so that a single pointer walks both.
   std::vector<uint64_t> code_and_step_row;
+  // Filled when the AVX-512 kernel applies (vector_scan_applies).
+  bool vector_scan = false;
+  VectorScanDatabase vector_items;
 };
 
 // Fills block.scans[0..count) for queries first..first+count-1 (count <= kScanBlock).

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -215,9 +216,23 @@ TEST(RetrievalMetrics, MatchesASimpleReferenceOnRandomData) {
 }
 
 TEST(RetrievalMetrics, MatchesTheReferenceForLongCodesAndManyClasses) {
-  // Codes of four words and label sets of two words take the general paths.
+  // Codes of four words and label sets of two words take the general paths; one-word
+  // codes with more than 64 distinct label sets the portable one-word kernel.
   check_against_reference(200, 70, true);
   check_against_reference(1024, 3, false);
+  check_against_reference(48, 70, true);
+}
+
+// On CPUs with AVX-512 the one-word codes above ran the vector kernel; the same cases
+// again on the portable kernel (on other CPUs both tests run that one).
+TEST(RetrievalMetrics, MatchesTheReferenceWithThePortableKernel) {
+  struct PortableScan {
+    PortableScan() { setenv("GREEDYHASH_PORTABLE_SCAN", "1", 1); }
+    ~PortableScan() { unsetenv("GREEDYHASH_PORTABLE_SCAN"); }
+  } portable;
+  for (const int bits : {8, 12, 24, 32, 48, 64}) {
+    for (const bool multi_label : {false, true}) check_against_reference(bits, 5, multi_label);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
