@@ -63,10 +63,8 @@ GREEDYHASH_TARGET_AVX512 inline int smallest_byte(__m512i v) {
   return _mm_cvtsi128_si32(b) & 0xFF;
 }
 
-// Largest of the first `valid` bytes (the padding holds 0xFF).
-GREEDYHASH_TARGET_AVX512 inline int largest_valid_byte(__m512i v, int64_t valid) {
-  if (valid < kChunk)
-    v = _mm512_maskz_mov_epi8(_bzhi_u64(~uint64_t{0}, static_cast<unsigned>(valid)), v);
+// Largest of the 64 bytes.
+GREEDYHASH_TARGET_AVX512 inline int largest_byte(__m512i v) {
   __m256i a = _mm256_max_epu8(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
   __m128i b = _mm_max_epu8(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
   b = _mm_max_epu8(b, _mm_srli_si128(b, 8));
@@ -76,6 +74,32 @@ GREEDYHASH_TARGET_AVX512 inline int largest_valid_byte(__m512i v, int64_t valid)
   return _mm_cvtsi128_si32(b) & 0xFF;
 }
 
+// 64 database items as the scan sees them.
+struct Chunk {
+  __m512i distance;   // to the query, one byte per item; 0xFF (no code's) for padding
+  uint64_t valid;     // items that exist
+  uint64_t relevant;  // items relevant to the query
+};
+
+GREEDYHASH_TARGET_AVX512 inline Chunk load_chunk(const VectorScanDatabase& db, int64_t c,
+                                                 __m512i query, __m512i relevance_table) {
+  Chunk chunk;
+  const int64_t count = std::clamp<int64_t>(db.size - c * kChunk, 0, kChunk);
+  chunk.valid = _bzhi_u64(~uint64_t{0}, static_cast<unsigned>(count));
+  chunk.distance = _mm512_mask_mov_epi8(_mm512_set1_epi8(static_cast<char>(0xFF)), chunk.valid,
+                                        chunk_distances(db.codes.data() + c * kChunk, query));
+  const __m512i sets = _mm512_loadu_si512(db.label_sets.data() + c * kChunk);
+  const __m512i relevance = _mm512_permutexvar_epi8(sets, relevance_table);
+  chunk.relevant = _mm512_test_epi8_mask(relevance, relevance) & chunk.valid;
+  return chunk;
+}
+
+GREEDYHASH_TARGET_AVX512 inline uint64_t equal_to(__m512i distance, unsigned d) {
+  return _mm512_cmpeq_epi8_mask(distance, _mm512_set1_epi8(static_cast<char>(d)));
+}
+
+// Chunks go in pairs: the running count of a distance is read and written once per 128
+// items, and the pair's smallest to largest distance bounds the counting loop.
 template <bool kHits>
 GREEDYHASH_TARGET_AVX512 void scan_chunks(const VectorScanDatabase& db, uint64_t query_code,
                                           const bool* relevant_set, int bits, QueryScan& scan) {
@@ -88,43 +112,43 @@ GREEDYHASH_TARGET_AVX512 void scan_chunks(const VectorScanDatabase& db, uint64_t
   const __m512i query = _mm512_set1_epi64(static_cast<long long>(query_code));
   const __m512i one = _mm512_set1_epi8(1);
   RelevantHit* hit = scan.hits.get();
-  alignas(64) uint8_t distance_of[64];
+  alignas(64) uint8_t distance_of[2][64];
 
   const int64_t chunks = (db.size + kChunk - 1) / kChunk;
-  for (int64_t c = 0; c < chunks; ++c) {
-    __m512i distance = chunk_distances(db.codes.data() + c * kChunk, query);
-    const int64_t valid = std::min<int64_t>(kChunk, db.size - c * kChunk);
-    if (valid < kChunk) {
-      // Padding items get a distance no code has, so no count below sees them.
-      const __mmask64 pad = ~_bzhi_u64(~uint64_t{0}, static_cast<unsigned>(valid));
-      distance = _mm512_mask_mov_epi8(distance, pad, _mm512_set1_epi8(static_cast<char>(0xFF)));
-    }
-    const __m512i sets = _mm512_loadu_si512(db.label_sets.data() + c * kChunk);
-    const __m512i relevance = _mm512_permutexvar_epi8(sets, relevance_table);
-    uint64_t relevant_items = _mm512_test_epi8_mask(relevance, relevance) &
-                              _bzhi_u64(~uint64_t{0}, static_cast<unsigned>(valid));
+  for (int64_t c = 0; c < chunks; c += 2) {
+    const Chunk first = load_chunk(db, c, query, relevance_table);
+    const Chunk second = load_chunk(db, c + 1, query, relevance_table);
 
     if constexpr (kHits) {
-      _mm512_store_si512(distance_of, distance);
-      while (relevant_items != 0) {
-        const unsigned i = static_cast<unsigned>(__builtin_ctzll(relevant_items));
-        const uint8_t d = distance_of[i];
-        const uint64_t same =
-            _mm512_cmpeq_epi8_mask(distance, _mm512_set1_epi8(static_cast<char>(d)));
-        const uint32_t before = static_cast<uint32_t>(__builtin_popcountll(_bzhi_u64(same, i)));
-        *hit++ = make_hit(running[d] + before, d);
-        relevant_items = _blsr_u64(relevant_items);
+      _mm512_store_si512(distance_of[0], first.distance);
+      _mm512_store_si512(distance_of[1], second.distance);
+      for (uint64_t items = first.relevant; items != 0; items = _blsr_u64(items)) {
+        const unsigned i = static_cast<unsigned>(__builtin_ctzll(items));
+        const unsigned d = distance_of[0][i];
+        const uint64_t before = __builtin_popcountll(_bzhi_u64(equal_to(first.distance, d), i));
+        *hit++ = make_hit(running[d] + static_cast<uint32_t>(before), d);
+      }
+      for (uint64_t items = second.relevant; items != 0; items = _blsr_u64(items)) {
+        const unsigned i = static_cast<unsigned>(__builtin_ctzll(items));
+        const unsigned d = distance_of[1][i];
+        const uint64_t before = __builtin_popcountll(equal_to(first.distance, d)) +
+                                __builtin_popcountll(_bzhi_u64(equal_to(second.distance, d), i));
+        *hit++ = make_hit(running[d] + static_cast<uint32_t>(before), d);
       }
     }
-    // Only the distances between the chunk's smallest and largest can occur in it.
-    const int low = smallest_byte(distance);
-    const int high = std::min(largest_valid_byte(distance, valid), groups - 1);
+    const int low = smallest_byte(_mm512_min_epu8(first.distance, second.distance));
+    const int high = std::min(
+        largest_byte(_mm512_max_epu8(_mm512_maskz_mov_epi8(first.valid, first.distance),
+                                     _mm512_maskz_mov_epi8(second.valid, second.distance))),
+        groups - 1);
     __m512i d_vector = _mm512_set1_epi8(static_cast<char>(low));
     for (int d = low; d <= high; ++d) {
-      const uint64_t same = _mm512_cmpeq_epi8_mask(distance, d_vector);
-      running[d] += static_cast<uint32_t>(__builtin_popcountll(same));
+      const uint64_t a = _mm512_cmpeq_epi8_mask(first.distance, d_vector);
+      const uint64_t b = _mm512_cmpeq_epi8_mask(second.distance, d_vector);
+      running[d] += static_cast<uint32_t>(__builtin_popcountll(a) + __builtin_popcountll(b));
       if constexpr (!kHits) {
-        relevant[d] += static_cast<uint32_t>(__builtin_popcountll(same & relevant_items));
+        relevant[d] += static_cast<uint32_t>(__builtin_popcountll(a & first.relevant) +
+                                             __builtin_popcountll(b & second.relevant));
       }
       d_vector = _mm512_add_epi8(d_vector, one);
     }
@@ -154,7 +178,9 @@ bool vector_scan_applies(const LabeledCodes& database) {
 VectorScanDatabase make_vector_scan_database(const LabeledCodes& database) {
   VectorScanDatabase out;
   out.size = database.size();
-  const size_t padded = static_cast<size_t>((out.size + kChunk - 1) / kChunk * kChunk);
+  // Whole pairs of chunks.
+  const size_t padded =
+      static_cast<size_t>((out.size + 2 * kChunk - 1) / (2 * kChunk) * 2 * kChunk);
   out.codes.assign(padded, 0);
   out.label_sets.assign(padded, 0);
   std::copy(database.codes().data(), database.codes().data() + out.size, out.codes.begin());
