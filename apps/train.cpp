@@ -54,12 +54,12 @@ int main(int argc, char** argv) {
 
     const SplitMode split_mode =
         resume ? SplitMode::Load : (main_rank ? SplitMode::Create : SplitMode::Draw);
-    const RunData data = load_run_data(config, files.dir, split_mode);
+    RunData data = load_run_data(config, files.dir, split_mode);
     log->info("data {}: {} images, split {}: {} query, {} train, {} database", data.source,
               data.dataset.size(), config.dataset, data.split.query.size(), data.split.train.size(),
               data.split.database.size());
     const TrainingSummary summary =
-        train_model(worker_config, data, files, resume, *log, &distributed);
+        train_model(worker_config, std::move(data), files, resume, *log, &distributed);
     if (summary.best_map >= 0) {
       log->info("done: best mAP {:.4f} at epoch {} (selected on the query set), checkpoints in {}",
                 summary.best_map, summary.best_epoch, files.dir.string());

@@ -40,18 +40,30 @@ ListDataSpec list_spec(const fs::path& root, int64_t input_size) {
   return spec;
 }
 
+fs::path data_root(const Config& config) {
+  if (config.data_dir.empty()) {
+    throw Error("no data set given: pass --data-dir (a CIFAR-10 folder or .tar.gz of one)");
+  }
+  return resolve_data_dir(config.data_dir, cache_dir());
+}
+
 }  // namespace
 
 fs::path split_file(const fs::path& run_dir) {
   return run_dir / "split.json";
 }
 
-RunData load_run_data(const Config& config, const fs::path& run_dir, SplitMode mode) {
-  if (config.data_dir.empty()) {
-    throw Error("no data set given: pass --data-dir (a CIFAR-10 folder or .tar.gz of one)");
+at::Tensor load_run_images(const Config& config) {
+  const fs::path root = data_root(config);
+  if (config.dataset == "list") {
+    return load_list_dataset(list_spec(root, config.input_size)).dataset.images;
   }
+  return load_cifar10(root).images;
+}
+
+RunData load_run_data(const Config& config, const fs::path& run_dir, SplitMode mode) {
   RunData data;
-  const fs::path root = resolve_data_dir(config.data_dir, cache_dir());
+  const fs::path root = data_root(config);
   data.source = root.string();
 
   bool has_split = false;

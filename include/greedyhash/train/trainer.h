@@ -51,8 +51,9 @@ struct TrainingSummary {
 // encodes shards in parallel. Rank 0 alone writes checkpoints, state and metrics, and
 // alone knows the mAP (best_map/best_epoch/last_record of the summary are rank 0's).
 // Dropout masks are drawn per (seed, epoch, rank), so a distributed resume is exact too.
-TrainingSummary train_model(const Config& config, const RunData& data, const RunFiles& files,
-                            bool resume, spdlog::logger& log,
-                            DistributedContext* distributed = nullptr);
+// Takes `data` over: while training it keeps only the training images decoded, and it
+// decodes the whole set again for each evaluation (checked against the first load).
+TrainingSummary train_model(const Config& config, RunData data, const RunFiles& files, bool resume,
+                            spdlog::logger& log, DistributedContext* distributed = nullptr);
 
 }  // namespace greedyhash
