@@ -186,6 +186,14 @@ void scan_with_code_words(const ScanArgs& a, bool record_hits, ScanBlock& block)
   }
 }
 
+// Whether the database's distinct label set u and a query's labels have one in common.
+bool shares_a_label(const LabelMasks& labels, int64_t u, const uint64_t* query_labels) {
+  const uint64_t* set = labels.distinct_set(u);
+  uint64_t shared = 0;
+  for (int w = 0; w < labels.words_per_row(); ++w) shared |= set[w] & query_labels[w];
+  return shared != 0;
+}
+
 }  // namespace
 
 void scan_database(const LabeledCodes& queries, int64_t first, int count,
@@ -193,6 +201,18 @@ void scan_database(const LabeledCodes& queries, int64_t first, int count,
   const LabeledCodes& database = prepared.items;
   const BinaryCodes& codes = queries.codes();
   const LabelMasks& labels = database.labels();
+  if (prepared.vector_scan) {
+    bool relevant_set[kVectorScanMaxLabelSets] = {};
+    for (int t = 0; t < count; ++t) {
+      const uint64_t* query_labels = queries.labels().row(first + t);
+      for (int64_t u = 0; u < labels.num_distinct_sets(); ++u) {
+        relevant_set[u] = shares_a_label(labels, u, query_labels);
+      }
+      scan_one_query_avx512(prepared.vector_items, codes.row(first + t)[0], relevant_set,
+                            codes.bits(), record_hits, block.scans[static_cast<size_t>(t)]);
+    }
+    return;
+  }
   const int words = codes.words_per_code();
   // A short last block repeats its last query; those extra results are ignored.
   std::vector<uint64_t> query_codes(static_cast<size_t>(kScanBlock) * words);
@@ -200,29 +220,12 @@ void scan_database(const LabeledCodes& queries, int64_t first, int count,
     const uint64_t* row = codes.row(first + std::min(t, count - 1));
     std::copy(row, row + words, query_codes.begin() + t * words);
   }
-  if (prepared.vector_scan) {
-    bool relevant_set[kVectorScanMaxLabelSets] = {};
-    for (int t = 0; t < count; ++t) {
-      const uint64_t* query_labels = queries.labels().row(first + t);
-      for (int64_t u = 0; u < labels.num_distinct_sets(); ++u) {
-        const uint64_t* set = labels.distinct_set(u);
-        uint64_t shared = 0;
-        for (int w = 0; w < labels.words_per_row(); ++w) shared |= set[w] & query_labels[w];
-        relevant_set[u] = shared != 0;
-      }
-      scan_one_query_avx512(prepared.vector_items, codes.row(first + t)[0], relevant_set,
-                            codes.bits(), record_hits, block.scans[static_cast<size_t>(t)]);
-    }
-    return;
-  }
   const uint64_t step = record_hits ? sizeof(RelevantHit) : 1;
   for (int64_t u = 0; u < labels.num_distinct_sets(); ++u) {
     for (int t = 0; t < kScanBlock; ++t) {
       const uint64_t* query_labels = queries.labels().row(first + std::min(t, count - 1));
-      const uint64_t* set = labels.distinct_set(u);
-      uint64_t shared = 0;
-      for (int w = 0; w < labels.words_per_row(); ++w) shared |= set[w] & query_labels[w];
-      block.cursor_step[static_cast<size_t>(u) * kScanBlock + t] = shared != 0 ? step : 0;
+      block.cursor_step[static_cast<size_t>(u) * kScanBlock + t] =
+          shares_a_label(labels, u, query_labels) ? step : 0;
     }
   }
   const ScanArgs args{query_codes.data(),

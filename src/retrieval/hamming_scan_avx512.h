@@ -16,10 +16,11 @@ constexpr int64_t kVectorScanMaxLabelSets = 64;
 
 VectorScanDatabase make_vector_scan_database(const LabeledCodes& database);
 
-// One query's scan (the same results as the portable kernels): 64 database items at a
-// time, their distances as 64 bytes in one register; an item's place in its tie group is
-// the running count of its distance plus the items of that distance before it in the
-// same 64 (a byte compare and a popcount), so there is no per-item read-modify-write.
+// One query's scan (the same results as the portable kernels): the distances of 64
+// database items as 64 bytes in one register, two registers per pass; an item's place in
+// its tie group is the running count of its distance plus the items of that distance
+// before it in the pass (byte compares and popcounts), so there is no per-item
+// read-modify-write.
 // relevant_set[u]: whether label set u shares a label with the query.
 void scan_one_query_avx512(const VectorScanDatabase& database, uint64_t query_code,
                            const bool* relevant_set, int bits, bool record_hits, QueryScan& scan);

@@ -88,7 +88,7 @@ at::Tensor reload_images(const Config& config, const DatasetFingerprint& expecte
   reloaded.images = load_run_images(config);
   if (fingerprint_dataset(reloaded) != expected) {
     throw Error("the images in " + config.data_dir +
-                " changed during training; checkpoints up to the last epoch are kept; "
+                " changed during training; the checkpoints of the previous epoch are kept; "
                 "restore the data and run again with --resume");
   }
   return reloaded.images;
