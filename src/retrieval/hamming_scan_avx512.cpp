@@ -63,15 +63,9 @@ GREEDYHASH_TARGET_AVX512 inline int smallest_byte(__m512i v) {
   return _mm_cvtsi128_si32(b) & 0xFF;
 }
 
-// Largest of the 64 bytes.
+// Largest of the 64 bytes: the complement of the smallest complement.
 GREEDYHASH_TARGET_AVX512 inline int largest_byte(__m512i v) {
-  __m256i a = _mm256_max_epu8(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
-  __m128i b = _mm_max_epu8(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
-  b = _mm_max_epu8(b, _mm_srli_si128(b, 8));
-  b = _mm_max_epu8(b, _mm_srli_si128(b, 4));
-  b = _mm_max_epu8(b, _mm_srli_si128(b, 2));
-  b = _mm_max_epu8(b, _mm_srli_si128(b, 1));
-  return _mm_cvtsi128_si32(b) & 0xFF;
+  return 0xFF - smallest_byte(_mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0xFF))));
 }
 
 // 64 database items as the scan sees them.
