@@ -10,6 +10,7 @@
 
 #include <ATen/Parallel.h>
 #include <c10/core/DeviceGuard.h>
+#include <torch/types.h>
 
 #include "greedyhash/data/seeded_shuffle.h"
 #include "greedyhash/error.h"

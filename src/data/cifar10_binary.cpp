@@ -4,6 +4,8 @@
 #include <cstring>
 #include <fstream>
 
+#include <torch/types.h>
+
 #include "greedyhash/error.h"
 
 namespace greedyhash {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <ATen/Parallel.h>
+#include <torch/types.h>
 
 #include "greedyhash/data/seeded_shuffle.h"
 #include "greedyhash/error.h"

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include <torch/types.h>
+
 namespace greedyhash {
 
 int64_t ImageDataset::size() const {

@@ -1,5 +1,6 @@
 #include "greedyhash/data/list_file.h"
 
+#include <torch/types.h>
 #include <algorithm>
 #include <fstream>
 #include <sstream>

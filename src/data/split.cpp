@@ -1,5 +1,6 @@
 #include "greedyhash/data/split.h"
 
+#include <torch/types.h>
 #include <algorithm>
 #include <random>
 

@@ -1,5 +1,6 @@
 #include "greedyhash/io/npy.h"
 
+#include <torch/types.h>
 #include <cstring>
 #include <fstream>
 #include <iterator>

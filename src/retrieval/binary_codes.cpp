@@ -1,5 +1,6 @@
 #include "greedyhash/retrieval/binary_codes.h"
 
+#include <torch/types.h>
 #include <cstring>
 #include <string>
 

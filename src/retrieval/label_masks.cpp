@@ -1,5 +1,6 @@
 #include "greedyhash/retrieval/label_masks.h"
 
+#include <torch/types.h>
 #include <string>
 #include <unordered_map>
 #include <utility>
