@@ -13,6 +13,8 @@ packages=(
   # numpy reads our .npy files in the tests; python3-torch reads checkpoints and runs the
   # Python reference benchmark.
   python3-numpy python3-torch python3-torchvision
+  # Runs the unit tests on an emulated CPU without AVX-512 (scripts/test_without_avx512.sh).
+  qemu-user
 )
 
 missing=()
