@@ -64,6 +64,32 @@ TEST(FusedMomentumSGD, TakesGradientsAddedInPlaceByAccumulatingLinear) {
   EXPECT_EQ(hook_calls, 1) << "only the first step, before any buffer exists";
 }
 
+// Momentum and weight decay come from the parameter group, as in torch::optim::SGD, not
+// from the options the optimiser was built with: changed on the group after
+// construction, both optimisers must follow the change.
+TEST(FusedMomentumSGD, ReadsMomentumAndWeightDecayFromTheGroup) {
+  torch::manual_seed(9);
+  auto reference = torch::randn({4}, torch::requires_grad());
+  auto fused = reference.detach().clone().requires_grad_(true);
+  const auto options = torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(0.01);
+  torch::optim::SGD reference_sgd({reference}, options);
+  FusedMomentumSGD fused_sgd({fused}, options);
+  for (auto* sgd : std::initializer_list<torch::optim::SGD*>{&reference_sgd, &fused_sgd}) {
+    auto& group = static_cast<torch::optim::SGDOptions&>(sgd->param_groups()[0].options());
+    group.momentum(0.5).weight_decay(0.2);
+  }
+  const auto target = torch::randn({4});
+  for (int step = 0; step < 4; ++step) {
+    reference_sgd.zero_grad();
+    (reference - target).square().sum().backward();
+    reference_sgd.step();
+    fused_sgd.zero_grad();
+    (fused - target).square().sum().backward();
+    fused_sgd.step();
+    EXPECT_TRUE(torch::allclose(reference, fused, 1e-6, 1e-7)) << "step " << step;
+  }
+}
+
 TEST(FusedMomentumSGD, RefusesOptionsItCannotFuse) {
   auto p = torch::zeros({2}, torch::requires_grad());
   EXPECT_THROW(FusedMomentumSGD({p}, torch::optim::SGDOptions(0.1)), Error);
