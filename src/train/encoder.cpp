@@ -21,11 +21,14 @@ EncodedImages encode_images(GreedyHash& model, const ImageDataset& dataset,
   BatchLoader loader(dataset, indices, loader_options);
   loader.start_epoch(0);
 
+  // Results gather on the device and come back to the CPU once at the end: a copy per
+  // batch would make the host wait for every batch on a GPU.
   const auto n = static_cast<int64_t>(indices.size());
+  const auto on_device = torch::TensorOptions(options.device);
   EncodedImages out;
-  out.codes = torch::empty({n, model->bits()});
-  out.logits = torch::empty({n, model->num_classes()});
-  out.labels = torch::empty({n, dataset.num_classes()}, torch::kUInt8);
+  out.codes = torch::empty({n, model->bits()}, on_device);
+  out.logits = torch::empty({n, model->num_classes()}, on_device);
+  out.labels = torch::empty({n, dataset.num_classes()}, on_device.dtype(torch::kUInt8));
 
   Progress progress(options.progress_label, loader.batches_per_epoch());
   int64_t row = 0;
@@ -35,15 +38,15 @@ EncodedImages encode_images(GreedyHash& model, const ImageDataset& dataset,
   while (auto batch = loader.next()) {
     const auto result = model->forward(batch->images);
     const int64_t b = batch->images.size(0);
-    out.codes.narrow(0, row, b).copy_(result.codes.to(torch::kCPU, torch::kFloat));
-    out.logits.narrow(0, row, b).copy_(result.logits.to(torch::kCPU, torch::kFloat));
-    out.labels.narrow(0, row, b).copy_(batch->labels.to(torch::kCPU));
+    out.codes.narrow(0, row, b).copy_(result.codes);
+    out.logits.narrow(0, row, b).copy_(result.logits);
+    out.labels.narrow(0, row, b).copy_(batch->labels);
     row += b;
     progress.update(++step, row);
   }
   progress.finish();
   if (was_training) model->train();
-  return out;
+  return {out.codes.cpu(), out.logits.cpu(), out.labels.cpu()};
 }
 
 EncodedImages select_rows(const EncodedImages& encoded, const std::vector<int64_t>& rows) {
