@@ -54,6 +54,9 @@ void print_table(const nlohmann::json& report, const std::string& dataset) {
               report["bit"].get<int>(), dataset.c_str(),
               static_cast<long long>(report["num_query"].get<int64_t>()),
               static_cast<long long>(report["num_database"].get<int64_t>()));
+  std::printf("  checkpoint %s (epoch %lld): %s\n", report["checkpoint"].get<std::string>().c_str(),
+              static_cast<long long>(report["checkpoint_epoch"].get<int64_t>()),
+              report["checkpoint_selection_note"].get<std::string>().c_str());
   const auto k = report["top_k"].get<int64_t>();
   const std::string at =
       k == report["num_database"].get<int64_t>() ? "@all" : "@" + std::to_string(k);
@@ -62,6 +65,9 @@ void print_table(const nlohmann::json& report, const std::string& dataset) {
   std::printf("  %-28s %.4f\n", "query accuracy", report["accuracy"].get<double>());
   std::printf("  %-28s %lld\n", "queries with no relevant item",
               static_cast<long long>(report["queries_without_relevant"].get<int64_t>()));
+  if (report.contains("tie_note")) {
+    std::printf("  note: %s\n", report["tie_note"].get<std::string>().c_str());
+  }
   if (report.contains("precision_at_n")) {
     const auto& p = report["precision_at_n"];
     for (size_t i = 0; i < p["n"].size(); ++i) {
@@ -75,15 +81,18 @@ void print_table(const nlohmann::json& report, const std::string& dataset) {
 
 int main(int argc, char** argv) {
   CLI::App app(
-      "Evaluate a trained GreedyHash run on the split saved with it: mAP (Hamming ranking, ties\n"
-      "broken by database index), tie-aware mAP, query accuracy, PR curve and precision@N.\n"
-      "Writes eval.json, pr_curve.png and precision_at_n.png into the run folder.",
+      "Evaluate a trained GreedyHash run on the split saved with it: the test queries against\n"
+      "the database. mAP (Hamming ranking, ties broken by database index), tie-aware mAP, query\n"
+      "accuracy, PR curve and precision@N; says how the checkpoint was chosen (best.pt: on\n"
+      "held-out validation queries, unless trained with --select query). Writes eval.json,\n"
+      "pr_curve.png and precision_at_n.png into the run folder.",
       "greedyhash_eval");
   ConfigFlags flags;
   add_config_flags(app, flags);
   std::string checkpoint;
   bool codes = false;
-  app.add_option("--checkpoint", checkpoint, "checkpoint to evaluate (default: the run's best.pt)");
+  app.add_option("--checkpoint", checkpoint,
+                 "checkpoint to evaluate (default: the run's best.pt, else last.pt)");
   app.add_flag("--save-codes", codes,
                "also write query/database codes (int8 +-1 rows) and labels (uint8 multi-hot) "
                "as .npy files");
@@ -109,15 +118,15 @@ int main(int argc, char** argv) {
     options.top_k = config.map_topk;
     GreedyHash model = trained.model;
     use_channels_last(*model);
-    const Evaluation evaluation = evaluate_model(model, data.dataset, data.split, options);
+    const Evaluation evaluation =
+        evaluate_model(model, data.dataset, test_retrieval(data.split), options);
 
     nlohmann::json report = evaluation_json(evaluation);
     report["dataset"] = config.dataset;
     report["checkpoint"] = trained.checkpoint.string();
     report["checkpoint_epoch"] = trained.meta.epoch;
-    report["checkpoint_selection"] =
-        "best.pt is the epoch with the highest mAP on the query set during training, as the "
-        "public implementations select; the query set is therefore not held out from that choice";
+    report["checkpoint_selection"] = trained.meta.selection;
+    report["checkpoint_selection_note"] = selection_description(trained.meta.selection);
     write_file_atomically(files.dir / "eval.json", report.dump(2) + "\n");
     save_plots(files.dir, evaluation,
                config.dataset + ", " + trained.checkpoint.filename().string());

@@ -53,14 +53,6 @@ fs::path split_file(const fs::path& run_dir) {
   return run_dir / "split.json";
 }
 
-at::Tensor load_run_images(const Config& config) {
-  const fs::path root = data_root(config);
-  if (config.dataset == "list") {
-    return load_list_dataset(list_spec(root, config.input_size)).dataset.images;
-  }
-  return load_cifar10(root).images;
-}
-
 RunData load_run_data(const Config& config, const fs::path& run_dir, SplitMode mode) {
   RunData data;
   const fs::path root = data_root(config);
@@ -96,6 +88,12 @@ RunData load_run_data(const Config& config, const fs::path& run_dir, SplitMode m
     if (config.train_per_class > 0) counts.train = config.train_per_class;
     data.split = make_per_class_split(data.dataset.labels, protocol,
                                       static_cast<uint64_t>(config.seed), counts);
+  }
+  // Only a run that chooses best.pt on validation queries needs them (and small data
+  // sets may not have the images to spare).
+  if (config.eval_every > 0 && config.select == "validation") {
+    data.split.validation = draw_validation(data.split, data.dataset.labels, config.val_per_class,
+                                            static_cast<uint64_t>(config.seed));
   }
   if (mode == SplitMode::Create) {
     save_split(file, data.split, fingerprint_dataset(data.dataset), data.source);

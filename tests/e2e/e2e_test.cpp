@@ -90,7 +90,7 @@ void make_data() {
 std::string common_flags(const fs::path& out) {
   return " --bit 12 --data-dir " + kData.string() + " --output-dir " + out.string() +
          " --input-size 64 --batch-size 4 --query-per-class 2 --train-per-class 4 "
-         "--device cpu --threads 2 --seed 5";
+         "--val-per-class 2 --device cpu --threads 2 --seed 5";
 }
 
 json read_json(const fs::path& path) {
@@ -109,22 +109,26 @@ TEST(E2E, Train) {
   const auto r = run(bin("greedyhash_train") + common_flags(kOut) + " --epochs 1 --eval-every 1");
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* file : {"config.json", "split.json", "train.log", "metrics.jsonl", "last.pt",
-                           "best.pt", "last_state.pt"}) {
+                           "best.pt", "last_state-1.pt", "train.lock"}) {
     EXPECT_TRUE(fs::exists(kRun / file)) << file;
   }
-  // 3 classes: 2 query and 4 train per class; database = everything but the queries.
+  // 3 classes: 2 query and 4 train per class; database = everything but the queries;
+  // 2 validation queries per class from the database images outside the train list.
   const json split = read_json(kRun / "split.json");
   EXPECT_EQ(split["sizes"]["query"], 6);
   EXPECT_EQ(split["sizes"]["train"], 12);
   EXPECT_EQ(split["sizes"]["database"], 36);
+  EXPECT_EQ(split["sizes"]["validation"], 6);
   std::ifstream metrics(kRun / "metrics.jsonl");
   std::string line;
   ASSERT_TRUE(std::getline(metrics, line));
   const json record = json::parse(line);
   EXPECT_EQ(record["epoch"], 1);
   EXPECT_TRUE(std::isfinite(record["loss"].get<double>()));
-  EXPECT_GE(record["map"].get<double>(), 0.0);
-  EXPECT_LE(record["map"].get<double>(), 1.0);
+  EXPECT_GE(record["val_map"].get<double>(), 0.0);
+  EXPECT_LE(record["val_map"].get<double>(), 1.0);
+  EXPECT_FALSE(record.contains("query_map")) << "the test queries are not used while training";
+  EXPECT_EQ(read_checkpoint_meta(kRun / "best.pt").selection, "validation");
   EXPECT_EQ(read_json(kRun / "config.json")["input_size"], 64);
   EXPECT_NE(r.output.find("epoch 1/1"), std::string::npos) << r.output;
 }
@@ -163,6 +167,8 @@ TEST(E2E, Eval) {
     EXPECT_FALSE(image.empty()) << png;
   }
   EXPECT_NE(r.output.find("mAP@all"), std::string::npos) << r.output;
+  EXPECT_EQ(report["checkpoint_selection"], "validation");
+  EXPECT_NE(r.output.find("held-out validation queries"), std::string::npos) << r.output;
 }
 
 TEST(E2E, PredictPicId) {
@@ -284,15 +290,16 @@ TEST(E2E, ResumeAfterKillIsBitIdentical) {
   make_data();
   const std::string flags =
       " --bit 12 --data-dir " + kData.string() +
-      " --input-size 64 --batch-size 2 --query-per-class 2 --train-per-class 8 --device cpu "
-      "--threads 2 --seed 11 --eval-every 1 --epochs 2";
+      " --input-size 64 --batch-size 2 --query-per-class 2 --train-per-class 8 --val-per-class 2 "
+      "--device cpu --threads 2 --seed 11 --eval-every 1 --epochs 2";
   const fs::path straight = kWork / "straight", resumed = kWork / "resumed";
   fs::remove_all(straight);
   fs::remove_all(resumed);
   auto r = run(bin("greedyhash_train") + flags + " --output-dir " + straight.string());
   ASSERT_EQ(r.status, 0) << r.output;
 
-  // Start the same run, kill -9 it as soon as epoch 1 is recorded (epoch 2 under way).
+  // Start the same run, kill -9 it as soon as epoch 1 is committed (last.pt written;
+  // epoch 2 under way).
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -304,7 +311,7 @@ TEST(E2E, ResumeAfterKillIsBitIdentical) {
   }
   const fs::path metrics = resumed / "bit_12" / "metrics.jsonl";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
-  while (!(fs::exists(metrics) && fs::file_size(metrics) > 0) &&
+  while (!fs::exists(resumed / "bit_12" / "last.pt") &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -359,7 +366,8 @@ TEST(E2E, DistributedTwoWorkersAndResume) {
   const std::string flags = " --bit 12 --data-dir " + kData.string() + " --output-dir " +
                             out.string() +
                             " --input-size 64 --batch-size 2 --query-per-class 2 "
-                            "--train-per-class 4 --device cpu --threads 1 --seed 5 --eval-every 1";
+                            "--train-per-class 4 --val-per-class 2 --device cpu --threads 1 "
+                            "--seed 5 --eval-every 1";
   auto r = run(launcher + flags + " --epochs 1");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("[rank 1] "), std::string::npos) << r.output;
@@ -371,8 +379,8 @@ TEST(E2E, DistributedTwoWorkersAndResume) {
   ASSERT_EQ(records.size(), 1u);
   for (const auto& record : records) {
     EXPECT_EQ(record["world_size"], 2);
-    EXPECT_GE(record["map"].get<double>(), 0.0);
-    EXPECT_LE(record["map"].get<double>(), 1.0);
+    EXPECT_GE(record["val_map"].get<double>(), 0.0);
+    EXPECT_LE(record["val_map"].get<double>(), 1.0);
   }
   EXPECT_NE(r.output.find("[rank 0] ["), std::string::npos) << r.output;
   // Rank 0 alone logs to train.log: no line of rank 1 in it.

@@ -31,10 +31,6 @@ enum class SplitMode {
 // (train.txt, test.txt and database.txt in data_dir).
 RunData load_run_data(const Config& config, const std::filesystem::path& run_dir, SplitMode mode);
 
-// The images of config.data_dir decoded again, as load_run_data read them: for code that
-// lets go of them while it needs only a few (training) and takes them all back later.
-at::Tensor load_run_images(const Config& config);
-
 std::filesystem::path split_file(const std::filesystem::path& run_dir);
 
 // The training indices used: all of split.train, or with train_limit = N the first N of
