@@ -59,9 +59,22 @@ void print_table(const nlohmann::json& report, const std::string& dataset) {
       k == report["num_database"].get<int64_t>() ? "@all" : "@" + std::to_string(k);
   std::printf("  %-28s %.4f\n", ("mAP" + at).c_str(), report["map"].get<double>());
   std::printf("  %-28s %.4f\n", "mAP@all, tie-aware", report["map_tie_aware"].get<double>());
+  if (report.contains("map_tie_aware_top_k")) {
+    std::printf("  %-28s %.4f\n", ("mAP" + at + ", tie-aware").c_str(),
+                report["map_tie_aware_top_k"].get<double>());
+  }
   std::printf("  %-28s %.4f\n", "query accuracy", report["accuracy"].get<double>());
   std::printf("  %-28s %lld\n", "queries with no relevant item",
               static_cast<long long>(report["queries_without_relevant"].get<int64_t>()));
+  for (const auto& item : report.items()) {  // precision/recall within the Hamming radius
+    if (item.key().find("radius_") == std::string::npos) continue;
+    if (item.value().is_number_integer()) {
+      std::printf("  %-28s %lld\n", item.key().c_str(),
+                  static_cast<long long>(item.value().get<int64_t>()));
+    } else {
+      std::printf("  %-28s %.4f\n", item.key().c_str(), item.value().get<double>());
+    }
+  }
   if (report.contains("precision_at_n")) {
     const auto& p = report["precision_at_n"];
     for (size_t i = 0; i < p["n"].size(); ++i) {
@@ -76,7 +89,8 @@ void print_table(const nlohmann::json& report, const std::string& dataset) {
 int main(int argc, char** argv) {
   CLI::App app(
       "Evaluate a trained GreedyHash run on the split saved with it: mAP (Hamming ranking, ties\n"
-      "broken by database index), tie-aware mAP, query accuracy, PR curve and precision@N.\n"
+      "broken by database index), tie-aware mAP, query accuracy, precision and recall within\n"
+      "Hamming radius 2, PR curve and precision@N.\n"
       "Writes eval.json, pr_curve.png and precision_at_n.png into the run folder.",
       "greedyhash_eval");
   ConfigFlags flags;

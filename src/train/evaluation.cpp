@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -117,6 +118,13 @@ nlohmann::json evaluation_json(const Evaluation& evaluation) {
   out["num_database"] = r.database_size;
   out["top_k"] = r.map.top_k;
   out["queries_without_relevant"] = r.map.num_queries_without_relevant;
+  if (r.map_tie_aware_top_k) out["map_tie_aware_top_k"] = r.map_tie_aware_top_k->map;
+  if (r.within_radius) {
+    const std::string radius = std::to_string(r.within_radius->radius);
+    out["precision_radius_" + radius] = r.within_radius->precision;
+    out["recall_radius_" + radius] = r.within_radius->recall;
+    out["queries_with_empty_radius_" + radius] = r.within_radius->num_queries_retrieving_nothing;
+  }
   if (r.pr_curve) {
     nlohmann::json radius = nlohmann::json::array();
     for (size_t d = 0; d < r.pr_curve->precision.size(); ++d) radius.push_back(d);

@@ -45,7 +45,9 @@ std::optional<Evaluation> evaluate_model_sharded(GreedyHash& model, const ImageD
 std::vector<int64_t> precision_cutoffs(int64_t database_size);
 
 // eval.json's content: map, map_tie_aware, accuracy, bit, num_query, num_database,
-// queries_without_relevant, top_k, pr_curve, precision_at_n, timings.
+// queries_without_relevant, top_k, map_tie_aware_top_k (when top_k is below the database
+// size), precision_radius_2, recall_radius_2, queries_with_empty_radius_2, pr_curve,
+// precision_at_n, timings.
 nlohmann::json evaluation_json(const Evaluation& evaluation);
 
 }  // namespace greedyhash
