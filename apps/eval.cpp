@@ -62,11 +62,20 @@ void print_table(const nlohmann::json& report, const std::string& dataset) {
       k == report["num_database"].get<int64_t>() ? "@all" : "@" + std::to_string(k);
   std::printf("  %-28s %.4f\n", ("mAP" + at).c_str(), report["map"].get<double>());
   std::printf("  %-28s %.4f\n", "mAP@all, tie-aware", report["map_tie_aware"].get<double>());
+  if (report.contains("map_tie_aware_top_k")) {
+    std::printf("  %-28s %.4f\n", ("mAP" + at + ", tie-aware").c_str(),
+                report["map_tie_aware_top_k"].get<double>());
+  }
   std::printf("  %-28s %.4f\n", "query accuracy", report["accuracy"].get<double>());
   std::printf("  %-28s %lld\n", "queries with no relevant item",
               static_cast<long long>(report["queries_without_relevant"].get<int64_t>()));
-  if (report.contains("tie_note")) {
-    std::printf("  note: %s\n", report["tie_note"].get<std::string>().c_str());
+  if (report.contains("precision_radius_2")) {
+    std::printf("  %-28s %.4f\n", "precision, Hamming radius 2",
+                report["precision_radius_2"].get<double>());
+    std::printf("  %-28s %.4f\n", "recall, Hamming radius 2",
+                report["recall_radius_2"].get<double>());
+    std::printf("  %-28s %lld\n", "queries with none within 2",
+                static_cast<long long>(report["queries_with_empty_radius_2"].get<int64_t>()));
   }
   if (report.contains("precision_at_n")) {
     const auto& p = report["precision_at_n"];
@@ -74,6 +83,9 @@ void print_table(const nlohmann::json& report, const std::string& dataset) {
       std::printf("  %-28s %.4f\n", ("precision@" + p["n"][i].dump()).c_str(),
                   p["precision"][i].get<double>());
     }
+  }
+  if (report.contains("tie_note")) {
+    std::printf("  note: %s\n", report["tie_note"].get<std::string>().c_str());
   }
 }
 
@@ -83,9 +95,10 @@ int main(int argc, char** argv) {
   CLI::App app(
       "Evaluate a trained GreedyHash run on the split saved with it: the test queries against\n"
       "the database. mAP (Hamming ranking, ties broken by database index), tie-aware mAP, query\n"
-      "accuracy, PR curve and precision@N; says how the checkpoint was chosen (best.pt: on\n"
-      "held-out validation queries, unless trained with --select query). Writes eval.json,\n"
-      "pr_curve.png and precision_at_n.png into the run folder.",
+      "accuracy, precision and recall within Hamming radius 2, PR curve and precision@N; says\n"
+      "how the checkpoint was chosen (best.pt: on held-out validation queries, unless trained\n"
+      "with --select query). Writes eval.json, pr_curve.png and precision_at_n.png into the\n"
+      "run folder.",
       "greedyhash_eval");
   ConfigFlags flags;
   add_config_flags(app, flags);

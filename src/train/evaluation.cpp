@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -109,15 +110,18 @@ std::optional<Evaluation> evaluate_model_sharded(GreedyHash& model, const ImageD
 }
 
 std::string tie_dependence_note(const RetrievalReport& report) {
-  if (!report.map_tie_aware) return "";
-  const double gap = report.map.map - report.map_tie_aware->map;
+  // mAP@K is compared with the tie-aware mAP@K when there is a cut-off.
+  const auto& tie_aware =
+      report.map_tie_aware_top_k ? report.map_tie_aware_top_k : report.map_tie_aware;
+  if (!tie_aware) return "";
+  const double gap = report.map.map - tie_aware->map;
   if (std::abs(gap) <= 0.02) return "";
   char note[320];
   std::snprintf(note, sizeof note,
                 "mAP %.4f and tie-aware mAP %.4f differ by %.4f: many codes tie, and the tie "
                 "order (database index), not the model, decides that part of the mAP; compare "
                 "models on the tie-aware mAP",
-                report.map.map, report.map_tie_aware->map, std::abs(gap));
+                report.map.map, tie_aware->map, std::abs(gap));
   return note;
 }
 
@@ -132,6 +136,13 @@ nlohmann::json evaluation_json(const Evaluation& evaluation) {
   out["num_database"] = r.database_size;
   out["top_k"] = r.map.top_k;
   out["queries_without_relevant"] = r.map.num_queries_without_relevant;
+  if (r.map_tie_aware_top_k) out["map_tie_aware_top_k"] = r.map_tie_aware_top_k->map;
+  if (r.within_radius) {
+    const std::string radius = std::to_string(r.within_radius->radius);
+    out["precision_radius_" + radius] = r.within_radius->precision;
+    out["recall_radius_" + radius] = r.within_radius->recall;
+    out["queries_with_empty_radius_" + radius] = r.within_radius->num_queries_retrieving_nothing;
+  }
   if (r.pr_curve) {
     nlohmann::json radius = nlohmann::json::array();
     for (size_t d = 0; d < r.pr_curve->precision.size(); ++d) radius.push_back(d);

@@ -138,8 +138,9 @@ TEST(E2E, Eval) {
       run(bin("greedyhash_eval") + " --bit 12 --output-dir " + kOut.string() + " --save-codes");
   ASSERT_EQ(r.status, 0) << r.output;
   const json report = read_json(kRun / "eval.json");
-  for (const char* key : {"map", "map_tie_aware", "accuracy", "bit", "num_query", "num_database",
-                          "pr_curve", "precision_at_n"}) {
+  for (const char* key :
+       {"map", "map_tie_aware", "accuracy", "bit", "num_query", "num_database", "pr_curve",
+        "precision_at_n", "precision_radius_2", "recall_radius_2", "queries_with_empty_radius_2"}) {
     EXPECT_TRUE(report.contains(key)) << key;
   }
   EXPECT_EQ(report["bit"], 12);
@@ -157,10 +158,13 @@ TEST(E2E, Eval) {
   const auto database = load_codes_pm1_npy(kRun / "database_codes.npy");
   EXPECT_EQ(query.size(), 6);
   EXPECT_EQ(database.size(), 36);
-  const auto recomputed =
-      mean_average_precision(LabeledCodes(query, load_npy(kRun / "query_labels.npy")),
-                             LabeledCodes(database, load_npy(kRun / "database_labels.npy")));
-  EXPECT_NEAR(recomputed.map, map, 1e-12);
+  const LabeledCodes labeled_query(query, load_npy(kRun / "query_labels.npy"));
+  const LabeledCodes labeled_database(database, load_npy(kRun / "database_labels.npy"));
+  EXPECT_NEAR(mean_average_precision(labeled_query, labeled_database).map, map, 1e-12);
+  const auto within = precision_recall_within_radius(labeled_query, labeled_database, 2);
+  EXPECT_NEAR(within.precision, report["precision_radius_2"].get<double>(), 1e-12);
+  EXPECT_NEAR(within.recall, report["recall_radius_2"].get<double>(), 1e-12);
+  EXPECT_EQ(within.num_queries_retrieving_nothing, report["queries_with_empty_radius_2"]);
 
   for (const char* png : {"pr_curve.png", "precision_at_n.png"}) {
     const cv::Mat image = cv::imread((kRun / png).string());
@@ -169,6 +173,7 @@ TEST(E2E, Eval) {
   EXPECT_NE(r.output.find("mAP@all"), std::string::npos) << r.output;
   EXPECT_EQ(report["checkpoint_selection"], "validation");
   EXPECT_NE(r.output.find("held-out validation queries"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("precision, Hamming radius 2"), std::string::npos) << r.output;
 }
 
 TEST(E2E, PredictPicId) {

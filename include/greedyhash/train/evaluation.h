@@ -51,8 +51,9 @@ std::vector<int64_t> precision_cutoffs(int64_t database_size);
 std::string tie_dependence_note(const RetrievalReport& report);
 
 // eval.json's content: map, map_tie_aware, accuracy, bit, num_query, num_database,
-// queries_without_relevant, top_k, pr_curve, precision_at_n, timings, and tie_note when
-// tie_dependence_note has one.
+// queries_without_relevant, top_k, map_tie_aware_top_k (when top_k is below the database
+// size), precision_radius_2, recall_radius_2, queries_with_empty_radius_2, pr_curve,
+// precision_at_n, timings, and tie_note when tie_dependence_note has one.
 nlohmann::json evaluation_json(const Evaluation& evaluation);
 
 }  // namespace greedyhash
