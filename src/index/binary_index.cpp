@@ -33,23 +33,29 @@ std::vector<uint8_t> packed_rows(const BinaryCodes& codes) {
   return out;
 }
 
-std::unique_ptr<faiss::IndexBinary> make_index(int dimension, int64_t num_codes,
-                                               const IndexParams& params, int64_t& nprobe) {
-  if (params.type == IndexType::Flat) return std::make_unique<faiss::IndexBinaryFlat>(dimension);
-  const int64_t nlist = params.nlist > 0 ? params.nlist : default_nlist(num_codes);
-  if (nlist > num_codes) {
-    throw Error("--nlist " + std::to_string(nlist) + " is more than the " +
+// `params` with the IVF defaults filled in, checked against the number of codes.
+IndexParams resolved(IndexParams params, int64_t num_codes) {
+  if (params.type == IndexType::Flat) return params;
+  if (params.nlist <= 0) params.nlist = default_nlist(num_codes);
+  if (params.nlist > num_codes) {
+    throw Error("--nlist " + std::to_string(params.nlist) + " is more than the " +
                 std::to_string(num_codes) + " codes indexed; k-means needs at least one code " +
                 "per cell (about 39 for good cells)");
   }
-  nprobe = params.nprobe > 0 ? params.nprobe : default_nprobe(nlist);
-  if (nprobe > nlist) {
-    throw Error("--nprobe " + std::to_string(nprobe) + " is more than --nlist " +
-                std::to_string(nlist) + "; a query can visit at most all cells");
+  if (params.nprobe <= 0) params.nprobe = default_nprobe(params.nlist);
+  if (params.nprobe > params.nlist) {
+    throw Error("--nprobe " + std::to_string(params.nprobe) + " is more than --nlist " +
+                std::to_string(params.nlist) + "; a query can visit at most all cells");
   }
-  auto index = std::make_unique<faiss::IndexBinaryIVF>(new faiss::IndexBinaryFlat(dimension),
-                                                       dimension, static_cast<size_t>(nlist));
+  return params;
+}
+
+std::unique_ptr<faiss::IndexBinary> make_index(int dimension, const IndexParams& params) {
+  if (params.type == IndexType::Flat) return std::make_unique<faiss::IndexBinaryFlat>(dimension);
+  auto index = std::make_unique<faiss::IndexBinaryIVF>(
+      new faiss::IndexBinaryFlat(dimension), dimension, static_cast<size_t>(params.nlist));
   index->own_fields = true;
+  index->nprobe = static_cast<size_t>(params.nprobe);
   return index;
 }
 
@@ -71,15 +77,10 @@ BinaryIndex::~BinaryIndex() = default;
 
 BinaryIndex BinaryIndex::build(const BinaryCodes& codes, const IndexParams& params) {
   if (codes.size() == 0) throw Error("nothing to index: the collection has no images");
-  const int dimension = greedyhash::padded_bits(codes.bits());
-  int64_t nprobe = 0;
   auto impl = std::make_unique<Impl>();
-  impl->index = make_index(dimension, codes.size(), params, nprobe);
+  impl->index = make_index(greedyhash::padded_bits(codes.bits()), resolved(params, codes.size()));
   const std::vector<uint8_t> rows = packed_rows(codes);
-  if (auto* ivf = dynamic_cast<faiss::IndexBinaryIVF*>(impl->index.get())) {
-    ivf->train(codes.size(), rows.data());
-    ivf->nprobe = static_cast<size_t>(nprobe);
-  }
+  impl->index->train(codes.size(), rows.data());  // IVF: k-means; flat: nothing to learn
   impl->index->add(codes.size(), rows.data());
   return BinaryIndex(std::move(impl));
 }
