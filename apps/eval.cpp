@@ -5,6 +5,7 @@
 
 #include "greedyhash/cli/app_main.h"
 #include "greedyhash/cli/config_flags.h"
+#include "greedyhash/cli/trained_run.h"
 #include "greedyhash/error.h"
 #include "greedyhash/io/atomic_file.h"
 #include "greedyhash/model/memory_format.h"
@@ -81,12 +82,7 @@ int main(int argc, char** argv) {
                "as .npy files, and codes.json naming the checkpoint (by SHA-256) they came from");
 
   return run_app("greedyhash_eval", app, argc, argv, [&] {
-    const Config config = resolve_config(flags, ConfigBase::RunFolder);
-    configure_threads(static_cast<int>(config.threads));
-    const c10::Device device = select_device(config.device);
-    const RunFiles files(run_folder(config));
-    const auto trained = load_trained_model(
-        checkpoint.empty() ? default_checkpoint(files) : fs::path(checkpoint), config.bit, device);
+    const auto [config, device, files, trained] = open_trained_run(flags, checkpoint);
     const RunData data = load_run_data(config, files.dir, SplitMode::Load);
     if (trained.meta.num_classes != data.dataset.num_classes()) {
       throw Error("checkpoint " + trained.checkpoint.string() + " has " +

@@ -5,14 +5,12 @@
 
 #include "greedyhash/cli/app_main.h"
 #include "greedyhash/cli/config_flags.h"
+#include "greedyhash/cli/trained_run.h"
 #include "greedyhash/error.h"
 #include "greedyhash/index/binary_index.h"
 #include "greedyhash/index/index_files.h"
-#include "greedyhash/runtime/device.h"
-#include "greedyhash/runtime/threads.h"
 #include "greedyhash/serialize/sha256.h"
 #include "greedyhash/train/collection_index.h"
-#include "greedyhash/train/trained_model.h"
 
 namespace {
 
@@ -71,12 +69,7 @@ int main(int argc, char** argv) {
     if (params.type == IndexType::Flat && (nlist_flag->count() > 0 || nprobe_flag->count() > 0)) {
       throw Error("--nlist and --nprobe apply to --index-type ivf only");
     }
-    const Config config = resolve_config(flags, ConfigBase::RunFolder);
-    configure_threads(static_cast<int>(config.threads));
-    const c10::Device device = select_device(config.device);
-    const RunFiles files(run_folder(config));
-    const auto trained = load_trained_model(
-        checkpoint.empty() ? default_checkpoint(files) : fs::path(checkpoint), config.bit, device);
+    const auto [config, device, files, trained] = open_trained_run(flags, checkpoint);
     const std::string fingerprint = file_sha256_hex(trained.checkpoint);
 
     EncodeOptions options;

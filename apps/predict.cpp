@@ -5,12 +5,11 @@
 
 #include "greedyhash/cli/app_main.h"
 #include "greedyhash/cli/config_flags.h"
-#include "greedyhash/error.h"
+#include "greedyhash/cli/query_flags.h"
+#include "greedyhash/cli/trained_run.h"
 #include "greedyhash/report/retrieval_results.h"
 #include "greedyhash/retrieval/binary_codes.h"
 #include "greedyhash/retrieval/hamming.h"
-#include "greedyhash/runtime/device.h"
-#include "greedyhash/runtime/threads.h"
 #include "greedyhash/serialize/sha256.h"
 #include "greedyhash/train/collection_index.h"
 #include "greedyhash/train/query_image.h"
@@ -90,33 +89,24 @@ int main(int argc, char** argv) {
   ConfigFlags flags;
   add_config_flags(app, flags);
   std::string checkpoint;
-  int64_t pic_id = -1;
-  std::string image_file;
+  QueryFlags query_flags;
   int64_t topk = 0;
   std::string mosaic;
   app.add_option("--checkpoint", checkpoint, "checkpoint to use (default: the run's best.pt)");
-  auto* pic = app.add_option("--pic_id,--pic-id", pic_id, "index of a test image (from 0)");
-  auto* image = app.add_option("--image", image_file, "an image file (JPEG, PNG, ...)");
-  pic->excludes(image);
+  add_query_flags(app, query_flags);
   app.add_option("--topk", topk, "also retrieve this many nearest database images")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--mosaic", mosaic,
                  "where to write the retrieval mosaic (default: <run>/retrieval_<query>.png)");
 
   return run_app("greedyhash_predict", app, argc, argv, [&] {
-    if (pic_id < 0 && image_file.empty()) {
-      throw Error("nothing to predict: pass --pic_id N (a test image) or --image FILE");
-    }
-    const Config config = resolve_config(flags, ConfigBase::RunFolder);
-    configure_threads(static_cast<int>(config.threads));
-    const c10::Device device = select_device(config.device);
-    const RunFiles files(run_folder(config));
-    const auto trained = load_trained_model(
-        checkpoint.empty() ? default_checkpoint(files) : fs::path(checkpoint), config.bit, device);
+    require_query(query_flags, "predict");
+    const auto [config, device, files, trained] = open_trained_run(flags, checkpoint);
     const RunData data = load_run_data(config, files.dir, SplitMode::Load);
-    const QueryImage query = pic_id >= 0
-                                 ? test_image_query(data, pic_id)
-                                 : image_file_query(image_file, outside_image_options(config));
+    const QueryImage query =
+        query_flags.pic_id >= 0
+            ? test_image_query(data, query_flags.pic_id)
+            : image_file_query(query_flags.image, outside_image_options(config));
 
     EncodeOptions options;
     options.device = device;

@@ -7,6 +7,7 @@
 
 #include "greedyhash/cli/app_main.h"
 #include "greedyhash/cli/config_flags.h"
+#include "greedyhash/cli/query_flags.h"
 #include "greedyhash/error.h"
 #include "greedyhash/index/binary_index.h"
 #include "greedyhash/index/index_files.h"
@@ -49,16 +50,13 @@ int main(int argc, char** argv) {
   ConfigFlags flags;
   add_config_flags(app, flags);
   std::string index_file;
-  int64_t pic_id = -1;
-  std::string image_file;
+  QueryFlags query_flags;
   int64_t topk = 10;
   int64_t nprobe = 0;
   std::string mosaic;
   app.add_option("--index", index_file, "index file written by greedyhash_index (.faiss)")
       ->required();
-  auto* pic = app.add_option("--pic_id,--pic-id", pic_id, "index of a test image (from 0)");
-  auto* image = app.add_option("--image", image_file, "an image file (JPEG, PNG, ...)");
-  pic->excludes(image);
+  add_query_flags(app, query_flags);
   app.add_option("--topk", topk, "how many nearest items to retrieve (default 10)")
       ->check(CLI::PositiveNumber);
   app.add_option("--nprobe", nprobe, "ivf indexes: cells to scan (default: the index's)")
@@ -69,9 +67,7 @@ int main(int argc, char** argv) {
 
   return run_app("greedyhash_search", app, argc, argv, [&] {
     require_faiss();
-    if (pic_id < 0 && image_file.empty()) {
-      throw Error("nothing to search for: pass --pic_id N (a test image) or --image FILE");
-    }
+    require_query(query_flags, "search for");
     IndexFiles index = read_index_files(index_file);
     const IndexManifest& manifest = index.manifest;
     if (nprobe > 0) index.index.set_nprobe(nprobe);
@@ -89,12 +85,13 @@ int main(int argc, char** argv) {
 
     // The run's data: for a test image, and for the images of a run-database index.
     std::optional<RunData> data;
+    const int64_t pic_id = query_flags.pic_id;
     if (pic_id >= 0 || manifest.collection == "run_database") {
       data = load_run_data(config, manifest.run_dir, SplitMode::Load);
     }
     const OutsideImageOptions outside = outside_image_options(config);
-    const QueryImage query =
-        pic_id >= 0 ? test_image_query(*data, pic_id) : image_file_query(image_file, outside);
+    const QueryImage query = pic_id >= 0 ? test_image_query(*data, pic_id)
+                                         : image_file_query(query_flags.image, outside);
     EncodeOptions options;
     options.device = device;
     options.precision = config.precision;

@@ -301,8 +301,9 @@ TEST(E2E, IndexAndSearchRunDatabase) {
   const std::string run_flags = " --bit 12 --output-dir " + out.string();
   if (!faiss_available()) {
     // Built without FAISS: both tools exist and say how to enable it.
-    for (const char* app : {"greedyhash_index", "greedyhash_search"}) {
-      const auto r = run(bin(app) + run_flags + " --index x.faiss --pic_id 1");
+    for (const std::string& command : {bin("greedyhash_index") + run_flags,
+                                       bin("greedyhash_search") + " --index x.faiss --pic_id 1"}) {
+      const auto r = run(command);
       EXPECT_EQ(r.status, 1) << r.output;
       EXPECT_NE(error_line(r).find("GREEDYHASH_WITH_FAISS"), std::string::npos) << r.output;
     }

@@ -4,24 +4,12 @@
 
 #include <algorithm>
 #include <numeric>
-#include <random>
 
+#include "index/index_test_support.h"
 #include "test_support.h"
 
 namespace greedyhash {
 namespace {
-
-#define REQUIRE_FAISS() \
-  if (!faiss_available()) GTEST_SKIP() << "built without FAISS (GREEDYHASH_WITH_FAISS)"
-
-BinaryCodes random_codes(int64_t n, int bits, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  BinaryCodes codes(n, bits);
-  for (int64_t i = 0; i < n; ++i) {
-    for (int j = 0; j < bits; ++j) codes.set_bit(i, j, (rng() >> 17) & 1u);
-  }
-  return codes;
-}
 
 // Bit by bit, through the public bit() accessor: no packing, no popcount.
 int reference_distance(const BinaryCodes& a, int64_t i, const BinaryCodes& b, int64_t j) {
@@ -97,7 +85,7 @@ TEST(IndexParams, DefaultsAndNames) {
 }
 
 TEST(BinaryIndex, FlatIsExactWithTiesByPosition) {
-  REQUIRE_FAISS();
+  GREEDYHASH_REQUIRE_FAISS();
   // 12 and 70 bits are padded to 16 and 72; 48 and 128 are whole bytes.
   for (const int bits : {12, 48, 70, 128}) {
     SCOPED_TRACE(std::to_string(bits) + " bits");
@@ -112,7 +100,7 @@ TEST(BinaryIndex, FlatIsExactWithTiesByPosition) {
 }
 
 TEST(BinaryIndex, TwelveBitCodesAreZeroPadded) {
-  REQUIRE_FAISS();
+  GREEDYHASH_REQUIRE_FAISS();
   // 12 bits: only 4,096 codes exist, so many ties; the padding bits must not count.
   BinaryCodes database(3, 12);
   database.set_bit(1, 0, true);                               // distance 1 from all-zero
@@ -130,7 +118,7 @@ TEST(BinaryIndex, TwelveBitCodesAreZeroPadded) {
 }
 
 TEST(BinaryIndex, IvfProbingEveryCellIsExact) {
-  REQUIRE_FAISS();
+  GREEDYHASH_REQUIRE_FAISS();
   const auto database = random_codes(600, 48, 5);
   const auto queries = random_codes(10, 48, 6);
   auto index = BinaryIndex::build(database, {IndexType::Ivf, 8, 8});
@@ -155,14 +143,14 @@ TEST(BinaryIndex, IvfProbingEveryCellIsExact) {
 }
 
 TEST(BinaryIndex, DefaultIvfParameters) {
-  REQUIRE_FAISS();
+  GREEDYHASH_REQUIRE_FAISS();
   const auto index = BinaryIndex::build(random_codes(2000, 24, 3), {IndexType::Ivf, 0, 0});
   EXPECT_EQ(index.nlist(), default_nlist(2000));
   EXPECT_EQ(index.nprobe(), default_nprobe(default_nlist(2000)));
 }
 
 TEST(BinaryIndex, SerialisedBytesRoundTrip) {
-  REQUIRE_FAISS();
+  GREEDYHASH_REQUIRE_FAISS();
   const auto database = random_codes(300, 12, 21);
   const auto queries = random_codes(5, 12, 22);
   for (const IndexParams& params :
@@ -182,7 +170,7 @@ TEST(BinaryIndex, SerialisedBytesRoundTrip) {
 }
 
 TEST(BinaryIndex, AskingForMoreThanTheIndexHoldsReturnsAll) {
-  REQUIRE_FAISS();
+  GREEDYHASH_REQUIRE_FAISS();
   const auto database = random_codes(5, 48, 8);
   const auto queries = random_codes(2, 48, 9);
   const auto hits = BinaryIndex::build(database, {}).search(queries, 50);
@@ -192,7 +180,7 @@ TEST(BinaryIndex, AskingForMoreThanTheIndexHoldsReturnsAll) {
 }
 
 TEST(BinaryIndex, BadInputIsANamedError) {
-  REQUIRE_FAISS();
+  GREEDYHASH_REQUIRE_FAISS();
   const auto database = random_codes(50, 12, 1);
   expect_error([] { BinaryIndex::build(BinaryCodes(0, 12), {}); }, {"no images"});
   expect_error(

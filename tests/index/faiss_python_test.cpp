@@ -2,25 +2,15 @@
 // brute-force Hamming reference computed in numpy from the +-1 codes.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "greedyhash/index/index_files.h"
 #include "greedyhash/io/npy.h"
+#include "index/index_test_support.h"
 #include "test_support.h"
 
 namespace greedyhash {
 namespace {
 
 namespace fs = std::filesystem;
-
-BinaryCodes random_codes(int64_t n, int bits, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  BinaryCodes codes(n, bits);
-  for (int64_t i = 0; i < n; ++i) {
-    for (int j = 0; j < bits; ++j) codes.set_bit(i, j, (rng() >> 29) & 1u);
-  }
-  return codes;
-}
 
 // argv: index file, database codes (+-1 .npy), query codes (+-1 .npy), k, exact (1/0).
 const char* kCheck = R"(
@@ -55,7 +45,7 @@ print("OK", index.d, index.ntotal)
 )";
 
 TEST(FaissPython, ReadsOurIndexAndAgreesWithBruteForce) {
-  if (!faiss_available()) GTEST_SKIP() << "built without FAISS (GREEDYHASH_WITH_FAISS)";
+  GREEDYHASH_REQUIRE_FAISS();
   if (!python_has_modules("faiss numpy")) {
     GTEST_SKIP() << "/usr/bin/python3 lacks faiss or numpy (Debian: python3-faiss python3-numpy)";
   }

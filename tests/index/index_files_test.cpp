@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <random>
 
 #include <nlohmann/json.hpp>
 
+#include "index/index_test_support.h"
 #include "test_support.h"
 
 namespace greedyhash {
@@ -14,18 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-#define REQUIRE_FAISS() \
-  if (!faiss_available()) GTEST_SKIP() << "built without FAISS (GREEDYHASH_WITH_FAISS)"
-
-BinaryCodes random_codes(int64_t n, int bits, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  BinaryCodes codes(n, bits);
-  for (int64_t i = 0; i < n; ++i) {
-    for (int j = 0; j < bits; ++j) codes.set_bit(i, j, (rng() >> 23) & 1u);
-  }
-  return codes;
-}
 
 IndexManifest sample_manifest(int64_t n, int bits) {
   IndexManifest m;
@@ -111,7 +99,7 @@ TEST(IndexManifest, MalformedSidecarsAreNamedErrors) {
 }
 
 TEST(IndexFiles, WrittenAtomicallyAndReadBack) {
-  REQUIRE_FAISS();
+  GREEDYHASH_REQUIRE_FAISS();
   const auto folder = fresh_test_folder("index_files");
   const fs::path file = folder / "database.faiss";
   const auto codes = random_codes(100, 12, 4);
@@ -139,7 +127,7 @@ TEST(IndexFiles, WrittenAtomicallyAndReadBack) {
 }
 
 TEST(IndexFiles, MismatchedOrMissingFilesAreExplained) {
-  REQUIRE_FAISS();
+  GREEDYHASH_REQUIRE_FAISS();
   const auto folder = fresh_test_folder("index_files_bad");
   const fs::path file = folder / "x.faiss";
   const auto codes = random_codes(20, 48, 6);
