@@ -8,16 +8,14 @@
 #include "greedyhash/cli/app_main.h"
 #include "greedyhash/cli/config_flags.h"
 #include "greedyhash/cli/query_flags.h"
+#include "greedyhash/cli/trained_run.h"
 #include "greedyhash/error.h"
 #include "greedyhash/index/binary_index.h"
 #include "greedyhash/index/index_files.h"
 #include "greedyhash/report/retrieval_results.h"
-#include "greedyhash/runtime/device.h"
-#include "greedyhash/runtime/threads.h"
 #include "greedyhash/serialize/sha256.h"
 #include "greedyhash/train/collection_index.h"
 #include "greedyhash/train/query_image.h"
-#include "greedyhash/train/trained_model.h"
 
 namespace {
 
@@ -72,14 +70,11 @@ int main(int argc, char** argv) {
     const IndexManifest& manifest = index.manifest;
     if (nprobe > 0) index.index.set_nprobe(nprobe);
     default_to_index_run(flags, manifest);
-    const Config config = resolve_config(flags, ConfigBase::RunFolder);
-    configure_threads(static_cast<int>(config.threads));
-    const c10::Device device = select_device(config.device);
     if (!fs::exists(manifest.checkpoint)) {
       throw Error("checkpoint " + manifest.checkpoint + ", which index " + index_file +
                   " was built with, is missing; rebuild the index with greedyhash_index");
     }
-    const auto trained = load_trained_model(manifest.checkpoint, config.bit, device);
+    const auto [config, device, files, trained] = open_trained_run(flags, manifest.checkpoint);
     check_index_matches_model(manifest, index_file, static_cast<int>(trained.meta.bits),
                               file_sha256_hex(trained.checkpoint));
 
@@ -87,7 +82,7 @@ int main(int argc, char** argv) {
     std::optional<RunData> data;
     const int64_t pic_id = query_flags.pic_id;
     if (pic_id >= 0 || manifest.collection == "run_database") {
-      data = load_run_data(config, manifest.run_dir, SplitMode::Load);
+      data = load_run_data(config, files.dir, SplitMode::Load);
     }
     const OutsideImageOptions outside = outside_image_options(config);
     const QueryImage query = pic_id >= 0 ? test_image_query(*data, pic_id)
