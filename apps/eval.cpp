@@ -5,29 +5,22 @@
 
 #include "greedyhash/cli/app_main.h"
 #include "greedyhash/cli/config_flags.h"
+#include "greedyhash/cli/trained_run.h"
 #include "greedyhash/error.h"
 #include "greedyhash/io/atomic_file.h"
-#include "greedyhash/io/npy.h"
 #include "greedyhash/model/memory_format.h"
 #include "greedyhash/report/line_plot.h"
-#include "greedyhash/retrieval/binary_codes.h"
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/runtime/threads.h"
+#include "greedyhash/serialize/sha256.h"
 #include "greedyhash/train/evaluation.h"
+#include "greedyhash/train/saved_codes.h"
 #include "greedyhash/train/trained_model.h"
 
 namespace {
 
 using namespace greedyhash;
 namespace fs = std::filesystem;
-
-void save_codes(const fs::path& dir, const Evaluation& evaluation) {
-  const auto pm1 = [](const at::Tensor& codes) { return BinaryCodes::from_tensor(codes); };
-  save_codes_pm1_npy(dir / "query_codes.npy", pm1(evaluation.query.codes));
-  save_labels_npy(dir / "query_labels.npy", evaluation.query.labels);
-  save_codes_pm1_npy(dir / "database_codes.npy", pm1(evaluation.database.codes));
-  save_labels_npy(dir / "database_labels.npy", evaluation.database.labels);
-}
 
 void save_plots(const fs::path& dir, const Evaluation& evaluation, const std::string& title) {
   const auto& r = evaluation.retrieval;
@@ -108,15 +101,10 @@ int main(int argc, char** argv) {
                  "checkpoint to evaluate (default: the run's best.pt, else last.pt)");
   app.add_flag("--save-codes", codes,
                "also write query/database codes (int8 +-1 rows) and labels (uint8 multi-hot) "
-               "as .npy files");
+               "as .npy files, and codes.json naming the checkpoint (by SHA-256) they came from");
 
   return run_app("greedyhash_eval", app, argc, argv, [&] {
-    const Config config = resolve_config(flags, ConfigBase::RunFolder);
-    configure_threads(static_cast<int>(config.threads));
-    const c10::Device device = select_device(config.device);
-    const RunFiles files(run_folder(config));
-    const auto trained = load_trained_model(
-        checkpoint.empty() ? default_checkpoint(files) : fs::path(checkpoint), config.bit, device);
+    const auto [config, device, files, trained] = open_trained_run(flags, checkpoint);
     const RunData data = load_run_data(config, files.dir, SplitMode::Load);
     if (trained.meta.num_classes != data.dataset.num_classes()) {
       throw Error("checkpoint " + trained.checkpoint.string() + " has " +
@@ -143,7 +131,10 @@ int main(int argc, char** argv) {
     write_file_atomically(files.dir / "eval.json", report.dump(2) + "\n");
     save_plots(files.dir, evaluation,
                config.dataset + ", " + trained.checkpoint.filename().string());
-    if (codes) save_codes(files.dir, evaluation);
+    if (codes) {
+      save_evaluation_codes(files.dir, evaluation, trained.checkpoint,
+                            file_sha256_hex(trained.checkpoint));
+    }
     print_table(report, config.dataset);
     std::printf("wrote %s\n", (files.dir / "eval.json").c_str());
     return 0;

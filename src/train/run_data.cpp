@@ -28,15 +28,19 @@ fs::path cache_dir() {
   return fs::temp_directory_path() / "greedyhash-cache";
 }
 
+// List-file images are stored at 256/224 of the input size, as the usual resize 256 +
+// crop 224 recipe.
+int64_t list_stored_size(int64_t input_size) {
+  return (input_size * 256 + 223) / 224;
+}
+
 ListDataSpec list_spec(const fs::path& root, int64_t input_size) {
   ListDataSpec spec;
   spec.root = root;
   spec.train_list = root / "train.txt";
   spec.query_list = root / "test.txt";
   spec.database_list = root / "database.txt";
-  // Stored at 256/224 of the input size, as the usual resize 256 + crop 224 recipe.
-  const int64_t stored = (input_size * 256 + 223) / 224;
-  spec.load.resize_size = stored;
+  spec.load.resize_size = list_stored_size(input_size);
   return spec;
 }
 
@@ -48,6 +52,18 @@ fs::path data_root(const Config& config) {
 }
 
 }  // namespace
+
+OutsideImageOptions outside_image_options(const Config& config) {
+  OutsideImageOptions options;
+  if (config.dataset == "list") {
+    options.load.resize_size = list_stored_size(config.input_size);
+    options.transform = crop_transform(config.input_size, false);
+  } else {
+    options.load.resize_size = config.input_size;
+    options.transform = resize_transform(config.input_size);
+  }
+  return options;
+}
 
 fs::path split_file(const fs::path& run_dir) {
   return run_dir / "split.json";
