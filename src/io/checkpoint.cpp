@@ -13,8 +13,9 @@
 #include <vector>
 
 #include "greedyhash/error.h"
-#include "greedyhash/io/atomic_file.h"
-#include "greedyhash/io/torch_save_file.h"
+#include "greedyhash/serialize/atomic_file.h"
+#include "greedyhash/serialize/state_dict.h"
+#include "greedyhash/serialize/torch_save_file.h"
 
 namespace greedyhash {
 
