@@ -15,12 +15,12 @@
 #include <random>
 #include <thread>
 
-#include "greedyhash/io/checkpoint.h"
 #include "greedyhash/io/npy.h"
 #include "greedyhash/model/greedy_hash.h"
 #include "greedyhash/retrieval/labeled_codes.h"
 #include "greedyhash/retrieval/retrieval_metrics.h"
 #include "greedyhash/serialize/state_dict.h"
+#include "greedyhash/train/checkpoint.h"
 
 namespace greedyhash {
 namespace {

@@ -1,4 +1,4 @@
-#include "greedyhash/io/checkpoint.h"
+#include "greedyhash/train/checkpoint.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "greedyhash/io/checkpoint.h"
+#include "greedyhash/train/checkpoint.h"
 
 #include <ATen/ATen.h>
 #include <torch/cuda.h>
