@@ -24,10 +24,6 @@ namespace fs = std::filesystem;
 using detail::PickledValue;
 using detail::PickledValuePtr;
 
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
-}
-
 enum class Container { kZip, kLegacy };
 
 // Tells the two torch.save formats apart, and rejects anything else with a precise

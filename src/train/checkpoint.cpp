@@ -72,12 +72,6 @@ CheckpointMeta parse_meta(const TorchSaveDict& dict, const fs::path& file) {
   return meta;
 }
 
-// The first line of a LibTorch error, without its C++ backtrace.
-std::string brief(const c10::Error& e) {
-  const std::string text = e.what_without_backtrace();
-  return text.substr(0, text.find('\n'));
-}
-
 }  // namespace
 
 void save_checkpoint(const fs::path& file, const GreedyHash& model, const CheckpointMeta& meta) {
@@ -225,7 +219,8 @@ TrainingState load_training_state(const fs::path& file, torch::optim::Optimizer&
       cuda.set_state(cuda_states[i]);
     }
   } catch (const c10::Error& e) {
-    throw Error(name + ": corrupt, truncated or incompatible training state (" + brief(e) + ")");
+    throw Error(name + ": corrupt, truncated or incompatible training state (" +
+                first_line(e.what_without_backtrace()) + ")");
   } catch (const nlohmann::json::exception& e) {
     throw Error(name + ": corrupt training state (extra data is not JSON: " + e.what() + ")");
   }
