@@ -7,10 +7,10 @@
 
 #include "greedyhash/cli/app_main.h"
 #include "greedyhash/cli/config_flags.h"
-#include "greedyhash/io/atomic_file.h"
 #include "greedyhash/io/run_lock.h"
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/runtime/threads.h"
+#include "greedyhash/serialize/atomic_file.h"
 #include "greedyhash/train/distributed.h"
 #include "greedyhash/train/trainer.h"
 

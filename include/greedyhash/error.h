@@ -13,4 +13,10 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// The first line of `text`. LibTorch's error messages append a C++ backtrace; a
+// greedyhash::Error quoting one keeps only this.
+inline std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
+
 }  // namespace greedyhash

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "greedyhash/error.h"
-#include "greedyhash/io/atomic_file.h"
+#include "greedyhash/serialize/atomic_file.h"
 #include "greedyhash/serialize/sha256.h"
 
 extern char** environ;

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "greedyhash/error.h"
-#include "greedyhash/io/atomic_file.h"
+#include "greedyhash/serialize/atomic_file.h"
 
 namespace greedyhash {
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "greedyhash/error.h"
-#include "greedyhash/io/atomic_file.h"
 #include "greedyhash/retrieval/label_masks.h"
+#include "greedyhash/serialize/atomic_file.h"
 
 namespace greedyhash {
 

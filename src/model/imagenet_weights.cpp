@@ -1,6 +1,6 @@
 #include "greedyhash/model/imagenet_weights.h"
 
-#include "greedyhash/io/torch_save_file.h"
+#include "greedyhash/serialize/state_dict.h"
 
 namespace greedyhash {
 

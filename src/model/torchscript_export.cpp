@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "greedyhash/io/atomic_file.h"
+#include "greedyhash/serialize/atomic_file.h"
 
 namespace greedyhash {
 

@@ -9,7 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "greedyhash/error.h"
-#include "greedyhash/io/atomic_file.h"
+#include "greedyhash/serialize/atomic_file.h"
 
 namespace greedyhash {
 

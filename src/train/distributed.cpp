@@ -57,11 +57,6 @@ int64_t env_int(const char* name, int64_t fallback, int64_t minimum) {
   return value;
 }
 
-// The first line of an exception text: c10 errors append a C++ backtrace.
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n'));
-}
-
 bool is_loopback(const std::string& address) {
   return address == "localhost" || address.rfind("127.", 0) == 0 || address == "::1";
 }

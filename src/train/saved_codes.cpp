@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "greedyhash/error.h"
-#include "greedyhash/io/atomic_file.h"
 #include "greedyhash/io/npy.h"
+#include "greedyhash/serialize/atomic_file.h"
 
 namespace greedyhash {
 

@@ -11,8 +11,6 @@
 #include "greedyhash/data/batch_loader.h"
 #include "greedyhash/data/seeded_shuffle.h"
 #include "greedyhash/error.h"
-#include "greedyhash/io/atomic_file.h"
-#include "greedyhash/io/checkpoint.h"
 #include "greedyhash/model/greedy_hash.h"
 #include "greedyhash/model/imagenet_weights.h"
 #include "greedyhash/model/loss.h"
@@ -20,6 +18,8 @@
 #include "greedyhash/report/progress.h"
 #include "greedyhash/runtime/autocast.h"
 #include "greedyhash/runtime/device.h"
+#include "greedyhash/serialize/atomic_file.h"
+#include "greedyhash/train/checkpoint.h"
 #include "greedyhash/train/distributed.h"
 #include "greedyhash/train/evaluation.h"
 #include "greedyhash/train/fused_momentum_sgd.h"
@@ -400,10 +400,9 @@ class Training {
   // then last.pt, which commits the epoch (resume follows last.pt's epoch); finally the
   // older resume states go. A kill anywhere leaves a consistent pair.
   void save_epoch(int64_t epochs_done, json record, const std::optional<Evaluation>& evaluation) {
-    CheckpointMeta meta{config_.bit,          data_.dataset.num_classes(),
-                        config_.input_size,   epochs_done,
-                        std::nan(""),         config_to_json(config_).dump(),
-                        "last epoch"};
+    CheckpointMeta meta{
+        config_.bit,  data_.dataset.num_classes(),    config_.input_size, epochs_done,
+        std::nan(""), config_to_json(config_).dump(), "last epoch"};
     if (evaluation) {
       meta.map = evaluation->retrieval.map.map;
       add_evaluation(record, *evaluation);
@@ -416,9 +415,9 @@ class Training {
         record["best"] = true;
       }
     }
-    save_training_state(files_.state(epochs_done), *sgd_,
-                        {epochs_done, json{{"best_map", summary_.best_map},
-                                           {"best_epoch", summary_.best_epoch}}});
+    save_training_state(
+        files_.state(epochs_done), *sgd_,
+        {epochs_done, json{{"best_map", summary_.best_map}, {"best_epoch", summary_.best_epoch}}});
     records_.push_back(record);
     write_metrics(files_.metrics, records_);
     save_checkpoint(files_.last, model_, meta);

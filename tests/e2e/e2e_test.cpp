@@ -19,12 +19,12 @@
 #include <thread>
 
 #include "greedyhash/index/binary_index.h"
-#include "greedyhash/io/checkpoint.h"
 #include "greedyhash/io/npy.h"
-#include "greedyhash/io/torch_save_file.h"
 #include "greedyhash/model/greedy_hash.h"
 #include "greedyhash/retrieval/labeled_codes.h"
 #include "greedyhash/retrieval/retrieval_metrics.h"
+#include "greedyhash/serialize/state_dict.h"
+#include "greedyhash/train/checkpoint.h"
 
 namespace greedyhash {
 namespace {

@@ -13,7 +13,8 @@
 #include <string>
 
 #include "greedyhash/error.h"
-#include "greedyhash/io/torch_save_file.h"
+#include "greedyhash/serialize/state_dict.h"
+#include "greedyhash/serialize/torch_save_file.h"
 
 namespace greedyhash {
 namespace {

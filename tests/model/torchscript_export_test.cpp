@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "greedyhash/io/torch_save_file.h"
+#include "greedyhash/serialize/torch_save_file.h"
 
 namespace greedyhash {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <c10/core/Device.h>
 
-#include "greedyhash/io/checkpoint.h"
 #include "greedyhash/model/greedy_hash.h"
+#include "greedyhash/train/checkpoint.h"
 #include "greedyhash/train/trainer.h"
 
 namespace greedyhash {

@@ -1,4 +1,4 @@
-#include "greedyhash/io/checkpoint.h"
+#include "greedyhash/train/checkpoint.h"
 
 #include <ATen/ATen.h>
 #include <torch/cuda.h>
@@ -13,8 +13,9 @@
 #include <vector>
 
 #include "greedyhash/error.h"
-#include "greedyhash/io/atomic_file.h"
-#include "greedyhash/io/torch_save_file.h"
+#include "greedyhash/serialize/atomic_file.h"
+#include "greedyhash/serialize/state_dict.h"
+#include "greedyhash/serialize/torch_save_file.h"
 
 namespace greedyhash {
 
@@ -86,12 +87,6 @@ at::Device parameters_device(const torch::optim::Optimizer& optimizer) {
     if (!group.params().empty()) return group.params().front().device();
   }
   return at::Device(at::kCPU);
-}
-
-// The first line of a LibTorch error, without its C++ backtrace.
-std::string brief(const c10::Error& e) {
-  const std::string text = e.what_without_backtrace();
-  return text.substr(0, text.find('\n'));
 }
 
 }  // namespace
@@ -244,7 +239,8 @@ TrainingState load_training_state(const fs::path& file, torch::optim::Optimizer&
       cuda.set_state(cuda_states[i]);
     }
   } catch (const c10::Error& e) {
-    throw Error(name + ": corrupt, truncated or incompatible training state (" + brief(e) + ")");
+    throw Error(name + ": corrupt, truncated or incompatible training state (" +
+                first_line(e.what_without_backtrace()) + ")");
   } catch (const nlohmann::json::exception& e) {
     throw Error(name + ": corrupt training state (extra data is not JSON: " + e.what() + ")");
   }

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <ATen/core/Tensor.h>
 #include <ATen/core/ivalue.h>
 #include <torch/ordered_dict.h>
 
@@ -11,8 +10,6 @@ namespace greedyhash {
 
 // The top-level dictionary of a torch.save file, in file order.
 using TorchSaveDict = torch::OrderedDict<std::string, c10::IValue>;
-// name -> tensor, in file order (a PyTorch state dict).
-using StateDict = torch::OrderedDict<std::string, at::Tensor>;
 
 enum class TensorData {
   kLoad,        // tensors hold the file's data (CPU)
@@ -37,11 +34,6 @@ enum class TensorData {
 TorchSaveDict read_torch_save_dict(const std::filesystem::path& file,
                                    TensorData tensors = TensorData::kLoad);
 
-// The tensor entries of read_torch_save_dict (other entries, such as a checkpoint's
-// metadata, are skipped). A file without any tensor entry is an error.
-StateDict read_state_dict(const std::filesystem::path& file,
-                          TensorData tensors = TensorData::kLoad);
-
 // Serialises `entries` in the format of Python's torch.save for a dict of them (pickle
 // protocol 2 in a zip archive), so `torch.load(file)` (also with weights_only=True)
 // returns a plain dict in the same order. Values may be tensors (any device; stored
@@ -51,12 +43,5 @@ std::string torch_save_bytes(const TorchSaveDict& entries);
 
 // torch_save_bytes written with write_file_atomically.
 void write_torch_save_dict(const std::filesystem::path& file, const TorchSaveDict& entries);
-
-// Copies source[name] into target for every (name, target) of `targets`, in place and
-// without recording gradients; dtype and device are converted. A name missing from
-// `source`, or a shape that differs, throws greedyhash::Error naming `file`, the key and
-// both shapes. Entries of `source` not in `targets` are ignored.
-void copy_named_tensors(const StateDict& source, const StateDict& targets,
-                        const std::filesystem::path& file);
 
 }  // namespace greedyhash

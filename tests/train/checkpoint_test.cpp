@@ -1,5 +1,5 @@
-#include "greedyhash/io/checkpoint.h"
-#include "greedyhash/io/torch_save_file.h"
+#include "greedyhash/train/checkpoint.h"
+#include "greedyhash/serialize/torch_save_file.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "greedyhash/io/atomic_file.h"
+#include "greedyhash/serialize/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

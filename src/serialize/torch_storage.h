@@ -1,0 +1,33 @@
+#pragma once
+
+#include <c10/core/ScalarType.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "pickled_value.h"
+
+namespace greedyhash::detail {
+
+// The storage class torch.save names for an element type ("FloatStorage" for float32), or
+// nullptr for a type it has none for.
+const char* storage_type_name(at::ScalarType dtype);
+
+// The element type of a storage class given as a global ("torch.FloatStorage"); PyTorch
+// >= 2's torch.UntypedStorage counts bytes.
+std::optional<at::ScalarType> storage_dtype(const std::string& global_name);
+
+// torch.save's persistent id of a storage: ('storage', torch.<Type>Storage, key, location,
+// numel[, view]); the zip format has no view entry, the legacy one None there.
+struct StorageRef {
+  std::string key;
+  at::ScalarType dtype;
+  int64_t numel;
+};
+
+// The storage reference `pid` stands for; greedyhash::Error naming `file` for anything
+// else.
+StorageRef parse_storage_ref(const PickledValuePtr& pid, const std::string& file);
+
+}  // namespace greedyhash::detail
