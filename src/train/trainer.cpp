@@ -23,6 +23,7 @@
 #include "greedyhash/train/distributed.h"
 #include "greedyhash/train/evaluation.h"
 #include "greedyhash/train/fused_momentum_sgd.h"
+#include "greedyhash/train/learning_rate.h"
 
 namespace greedyhash {
 
@@ -39,10 +40,6 @@ RunFiles::RunFiles(fs::path run_dir)
       log(run_dir / "train.log") {}
 
 namespace {
-
-double learning_rate(const Config& config, int64_t epoch) {
-  return config.lr * std::pow(0.1, static_cast<double>(epoch / config.lr_step));
-}
 
 // FusedMomentumSGD (no separate gradient tensors: ~380 MB less for AlexNet) where it
 // applies, that is with momentum; plain SGD otherwise.
