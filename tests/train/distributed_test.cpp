@@ -140,6 +140,20 @@ torch::Tensor flat_parameters(torch::nn::Sequential& model) {
   return torch::cat(parts).clone();
 }
 
+// Where rank `rank` saves its flat parameters after step `step` (0-based).
+fs::path saved_parameters(const fs::path& dir, int rank, int step) {
+  return dir / ("rank" + std::to_string(rank) + "_step" + std::to_string(step));
+}
+
+// Both ranks saved the same parameters after `step`, within 1e-5 of `expected`.
+void expect_ranks_hold(const fs::path& dir, int step, const torch::Tensor& expected) {
+  torch::Tensor rank0, rank1;
+  torch::load(rank0, saved_parameters(dir, 0, step).string());
+  torch::load(rank1, saved_parameters(dir, 1, step).string());
+  EXPECT_TRUE(torch::equal(rank0, rank1)) << "step " << step + 1;
+  EXPECT_LT((rank0 - expected).abs().max().item<double>(), 1e-5) << "step " << step + 1;
+}
+
 constexpr int kSteps = 4;
 
 TEST(Distributed, PaddedShardsCoverTheListInRankOrder) {
@@ -220,9 +234,7 @@ TEST(Distributed, TwoRanksStayIdenticalAndMatchOneProcess) {
           loss.backward();
           dist.average_gradients(model->parameters(), /*bucket_bytes=*/64);
           sgd.step();
-          torch::save(
-              flat_parameters(model),
-              (dir / ("rank" + std::to_string(rank) + "_step" + std::to_string(step))).string());
+          torch::save(flat_parameters(model), saved_parameters(dir, rank, step).string());
         }
         dist.check_identical(model->parameters());
         // all_gather_rows: rank r contributes [[r, 10 + r]].
@@ -258,12 +270,8 @@ TEST(Distributed, TwoRanksStayIdenticalAndMatchOneProcess) {
     sgd.zero_grad();
     loss.backward();
     sgd.step();
-    torch::Tensor rank0, rank1;
-    torch::load(rank0, (dir / ("rank0_step" + std::to_string(step))).string());
-    torch::load(rank1, (dir / ("rank1_step" + std::to_string(step))).string());
-    EXPECT_TRUE(torch::equal(rank0, rank1)) << "step " << step;
     const auto expected = flat_parameters(model);
-    EXPECT_LT((rank0 - expected).abs().max().item<double>(), 1e-5) << "step " << step;
+    expect_ranks_hold(dir, step, expected);
     EXPECT_GT((expected - initial).abs().max().item<double>(), 1e-3);  // training moved
   }
   fs::remove_all(dir);
@@ -326,9 +334,7 @@ TEST(Distributed, FusedSgdWithAccumulatingLinearMatchesOneProcess) {
           loss.backward();
           dist.average_gradients(model->parameters());
           sgd.step();
-          torch::save(
-              flat_parameters(model),
-              (dir / ("rank" + std::to_string(rank) + "_step" + std::to_string(step))).string());
+          torch::save(flat_parameters(model), saved_parameters(dir, rank, step).string());
         }
         dist.barrier();
         return 0;
@@ -353,12 +359,8 @@ TEST(Distributed, FusedSgdWithAccumulatingLinearMatchesOneProcess) {
     sgd.zero_grad();
     loss.backward();
     sgd.step();
-    torch::Tensor rank0, rank1;
-    torch::load(rank0, (dir / ("rank0_step" + std::to_string(step))).string());
-    torch::load(rank1, (dir / ("rank1_step" + std::to_string(step))).string());
-    EXPECT_TRUE(torch::equal(rank0, rank1)) << "step " << step + 1;
     const auto expected = flat_parameters(reference);
-    EXPECT_LT((rank0 - expected).abs().max().item<double>(), 1e-5) << "step " << step + 1;
+    expect_ranks_hold(dir, step, expected);
     // Far more than the tolerance: the comparison means something.
     EXPECT_GT((expected - initial).abs().max().item<double>(), 1e-3) << "step " << step + 1;
   }
