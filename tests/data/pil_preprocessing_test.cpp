@@ -32,12 +32,12 @@ double resize_bound_levels(double input_levels) {
   return input_levels + 1.0 + 2e-4;
 }
 
-// ToTensor + Normalize of PIL's uint8 N x H x W x 3 images, in float64.
-at::Tensor torchvision_normalise(const at::Tensor& hwc, const nlohmann::json& fixture) {
+// ToTensor + Normalize of uint8 images N x 3 x H x W, in float64.
+at::Tensor torchvision_normalise(const at::Tensor& images, const nlohmann::json& fixture) {
   const auto mean = torch::tensor(fixture.at("mean").get<std::vector<double>>()).view({1, 3, 1, 1});
   const auto stddev =
       torch::tensor(fixture.at("std").get<std::vector<double>>()).view({1, 3, 1, 1});
-  return (hwc.permute({0, 3, 1, 2}).to(torch::kDouble) / 255 - mean) / stddev;
+  return (images.to(torch::kDouble) / 255 - mean) / stddev;
 }
 
 // Largest difference per channel, in grey levels (times 255 std of the channel), between
@@ -54,8 +54,8 @@ std::vector<double> channel_differences_in_levels(const at::Tensor& ours, const 
   return levels;
 }
 
-// The bound above, plus float32 rounding of values up to ~2.7 (well under 1e-5), in
-// grey levels.
+// Room for float32 rounding: 1e-5 of the normalised values (those are at most ~2.7, so
+// their rounding is far below that), in grey levels of the channel with the largest std.
 constexpr double kFloatLevels = 1e-5 * 255 * 0.229;
 
 TEST(PilPreprocessing, DecodeResizeAndNormaliseMatchTorchvision) {
@@ -93,8 +93,7 @@ TEST(PilPreprocessing, DecodeResizeAndNormaliseMatchTorchvision) {
     resized_files.push_back(fixtures_dir() / name);
   }
   const auto resized = static_cast<int64_t>(resized_files.size());
-  const auto pil_resized =
-      torchvision_normalise(decode_image_files(resized_files).permute({0, 2, 3, 1}), fixture);
+  const auto pil_resized = torchvision_normalise(decode_image_files(resized_files), fixture);
   ASSERT_EQ(pil_resized.sizes(), (std::vector<int64_t>{resized, 3, 224, 224}));
   {
     SCOPED_TRACE("resize and normalisation of PIL's decoded pixels");

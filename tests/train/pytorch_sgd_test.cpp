@@ -60,8 +60,9 @@ struct Sketch {
   std::array<double, kProjections> projections{};
 };
 
-// What make_pytorch_fixtures.py's sketch() records of parameter number `parameter_index`:
-// element i's signs come from the bits 63, 62, ... of splitmix64(index * 2^40 + i).
+// What make_pytorch_fixtures.py's sketch() records of parameter number `parameter_index`.
+// Signs: elements go in blocks of 16, each with the hash splitmix64(index * 2^40 + block);
+// element e of a block takes the hash's bits 63 - 4e (projection 0) down to 60 - 4e.
 Sketch sketch(int64_t parameter_index, const at::Tensor& initial, const at::Tensor& final,
               const std::vector<int64_t>& sample) {
   const auto p0 = initial.contiguous();
@@ -69,14 +70,17 @@ Sketch sketch(int64_t parameter_index, const at::Tensor& initial, const at::Tens
   const float* a = p0.data_ptr<float>();
   const float* b = p.data_ptr<float>();
   Sketch s;
+  static_assert(kProjections == 4, "one hash bit per projection, 16 elements per hash");
   const uint64_t key = static_cast<uint64_t>(parameter_index) << 40;
+  uint64_t z = 0;
   for (int64_t i = 0; i < p.numel(); ++i) {
     const double value = b[i];
     const double d = value - static_cast<double>(a[i]);
     s.final_sum_of_squares += value * value;
     s.displacement_sum_of_squares += d * d;
-    const uint64_t z = splitmix64(key + static_cast<uint64_t>(i));
+    if (i % 16 == 0) z = splitmix64(key + static_cast<uint64_t>(i / 16));
     for (int k = 0; k < kProjections; ++k) s.projections[k] += ((z >> (63 - k)) & 1) ? -d : d;
+    z <<= 4;  // the next element's bits on top
   }
   for (const int64_t i : sample) {
     s.final.push_back(b[i]);
