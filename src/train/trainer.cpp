@@ -23,6 +23,7 @@
 #include "greedyhash/train/distributed.h"
 #include "greedyhash/train/evaluation.h"
 #include "greedyhash/train/fused_momentum_sgd.h"
+#include "greedyhash/train/learning_rate.h"
 
 namespace greedyhash {
 
@@ -43,10 +44,6 @@ fs::path RunFiles::state(int64_t epoch) const {
 }
 
 namespace {
-
-double learning_rate(const Config& config, int64_t epoch) {
-  return config.lr * std::pow(0.1, static_cast<double>(epoch / config.lr_step));
-}
 
 // FusedMomentumSGD (no separate gradient tensors: ~380 MB less for AlexNet) where it
 // applies, that is with momentum; plain SGD otherwise.
