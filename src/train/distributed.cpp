@@ -140,6 +140,11 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
     store_options.numWorkers = static_cast<size_t>(options.world_size);
     store_options.waitWorkers = true;
     store_options.timeout = options.timeout;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    // LibTorch 2.4 made the libuv server backend the default, and builds without libuv
+    // (Debian's) then refuse to start a store; the classic backend is in every build.
+    store_options.useLibUV = false;
+#endif
     impl_->store = c10::make_intrusive<c10d::TCPStore>(options.master_addr, store_options);
   } catch (const std::exception& e) {
     throw Error(impl_->failure("rendezvous at " + where, e));
