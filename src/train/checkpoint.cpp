@@ -32,7 +32,9 @@ StateDict model_tensors(const GreedyHash& model) {
   return tensors;
 }
 
-const c10::IValue& entry(const TorchSaveDict& dict, const std::string& key, const fs::path& file) {
+// Keys are C strings so that no call creates a temporary std::string: GCC 13+ flags a
+// returned reference as dangling (-Wdangling-reference) whenever an argument is one.
+const c10::IValue& entry(const TorchSaveDict& dict, const char* key, const fs::path& file) {
   const c10::IValue* value = dict.find(key);
   if (value == nullptr) {
     throw Error(file.string() + ": not a greedyhash checkpoint (no entry \"" + key + "\")");
@@ -40,7 +42,7 @@ const c10::IValue& entry(const TorchSaveDict& dict, const std::string& key, cons
   return *value;
 }
 
-int64_t int_entry(const TorchSaveDict& dict, const std::string& key, const fs::path& file) {
+int64_t int_entry(const TorchSaveDict& dict, const char* key, const fs::path& file) {
   const auto& value = entry(dict, key, file);
   if (!value.isInt()) {
     throw Error(file.string() + ": not a greedyhash checkpoint (entry \"" + key +

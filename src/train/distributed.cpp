@@ -80,6 +80,11 @@ c10::intrusive_ptr<c10d::Store> connect_store(const DistributedOptions& options,
     store_options.isServer = false;
     store_options.waitWorkers = false;
   }
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  // LibTorch 2.4 made the libuv server backend the default, and builds without libuv
+  // (Debian's) then refuse to start a store; the classic backend is in every build.
+  store_options.useLibUV = false;
+#endif
   return c10::make_intrusive<c10d::TCPStore>(options.master_addr, store_options);
 }
 

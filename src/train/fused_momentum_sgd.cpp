@@ -37,7 +37,11 @@ FusedMomentumSGD::FusedMomentumSGD(std::vector<torch::Tensor> params,
                 std::to_string(options.dampening()) + "; use torch::optim::SGD instead");
   }
   for (auto& param : params_) {
-    hooks_.push_back(param.register_hook([this](const torch::Tensor&) { prepare(); }));
+    // LibTorch 2.x also calls the hook, with an undefined gradient, when a layer added
+    // the parameter's gradient in place itself (AccumulatingLinear): nothing arrives then.
+    hooks_.push_back(param.register_hook([this](const torch::Tensor& grad) {
+      if (grad.defined()) prepare();
+    }));
   }
 }
 
