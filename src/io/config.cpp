@@ -78,7 +78,9 @@ std::vector<ConfigKey> make_keys() {
       key("output_dir", T::String, "folder under which the run folder bit_<K>/ is made",
           &Config::output_dir),
       key("pretrained", T::String,
-          "torchvision AlexNet ImageNet weights (alexnet-owt-7be5be79.pth); empty = random init",
+          "torchvision's ImageNet AlexNet weights (alexnet-owt-7be5be79.pth): a path, auto = "
+          "torchvision's cache ($TORCH_HOME/hub/checkpoints) when the file is there, empty = "
+          "random init",
           &Config::pretrained),
       key("train_limit", T::Int, "use only the first N training images (0 = all)",
           &Config::train_limit),

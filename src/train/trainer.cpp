@@ -210,13 +210,21 @@ class Training {
   GreedyHash build_model() {
     torch::manual_seed(static_cast<uint64_t>(config_.seed));
     GreedyHash model(config_.bit, data_.dataset.num_classes());
-    if (!config_.pretrained.empty()) {
-      load_imagenet_weights(model, config_.pretrained);
-      log_.info("backbone initialised from ImageNet weights {}", config_.pretrained);
+    if (const auto weights = resolve_pretrained(config_.pretrained)) {
+      const std::string digest = checked_weights_sha256(*weights);
+      load_imagenet_weights(model, *weights);
+      log_.info("backbone initialised from ImageNet weights {} (SHA-256 {}...)", weights->string(),
+                digest.substr(0, 12));
+    } else if (config_.pretrained == "auto") {
+      log_.warn(
+          "--pretrained auto: no {} in {} (torchvision's cache): the backbone starts from "
+          "random initialisation; the paper's mAP needs those ImageNet weights",
+          kTorchvisionAlexNetFile, torch_hub_checkpoint_dir().string());
     } else {
       log_.warn(
           "no --pretrained weights: the backbone starts from random initialisation; the "
-          "paper's mAP needs torchvision's ImageNet AlexNet (alexnet-owt-7be5be79.pth)");
+          "paper's mAP needs torchvision's ImageNet AlexNet ({})",
+          kTorchvisionAlexNetFile);
     }
     model->to(device_);
     use_channels_last(*model);

@@ -43,6 +43,8 @@ TEST(Config, PresetsSpellOutThePaperProtocol) {
     // Issue 13: best.pt chosen on 100 validation queries per class, not the test queries.
     EXPECT_EQ(c.val_per_class, 100);
     EXPECT_EQ(c.select, "validation");
+    // Issue 12: ImageNet weights from torchvision's cache when the user has them.
+    EXPECT_EQ(c.pretrained, "auto");
   }
 }
 

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -123,6 +124,81 @@ TEST(ImagenetWeights, NotAStateDictNamesTheFile) {
   EXPECT_EQ(error_of(model, folder / "weights.txt"),
             (folder / "weights.txt").string() +
                 ": not a torch.save file (neither a zip archive nor the legacy format)");
+}
+
+// Sets an environment variable for one scope (unset when `value` is null).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+TEST(PretrainedWeights, TorchHubCacheFollowsTorchHomeThenXdgThenHome) {
+  // torch.hub.get_dir(): $TORCH_HOME, else $XDG_CACHE_HOME/torch, else ~/.cache/torch.
+  ScopedEnv home("HOME", "/h");
+  {
+    ScopedEnv torch_home("TORCH_HOME", "/t");
+    ScopedEnv xdg("XDG_CACHE_HOME", "/x");
+    EXPECT_EQ(torch_hub_checkpoint_dir(), fs::path("/t/hub/checkpoints"));
+  }
+  {
+    ScopedEnv torch_home("TORCH_HOME", nullptr);
+    ScopedEnv xdg("XDG_CACHE_HOME", "/x");
+    EXPECT_EQ(torch_hub_checkpoint_dir(), fs::path("/x/torch/hub/checkpoints"));
+  }
+  ScopedEnv torch_home("TORCH_HOME", nullptr);
+  ScopedEnv xdg("XDG_CACHE_HOME", nullptr);
+  EXPECT_EQ(torch_hub_checkpoint_dir(), fs::path("/h/.cache/torch/hub/checkpoints"));
+}
+
+TEST(PretrainedWeights, AutoFindsTheCachedFileOnlyWhenItIsThere) {
+  const auto folder = fresh_test_folder("pretrained_auto");
+  ScopedEnv torch_home("TORCH_HOME", folder.c_str());
+  EXPECT_EQ(resolve_pretrained(""), std::nullopt);
+  EXPECT_EQ(resolve_pretrained("auto"), std::nullopt);
+  EXPECT_EQ(resolve_pretrained("/some/weights.pth"), fs::path("/some/weights.pth"));
+  const auto cached = folder / "hub" / "checkpoints" / kTorchvisionAlexNetFile;
+  fs::create_directories(cached.parent_path());
+  std::ofstream(cached) << "x";
+  EXPECT_EQ(resolve_pretrained("auto"), cached);
+}
+
+TEST(PretrainedWeights, TheDigestInTheFileNameIsChecked) {
+  // The SHA-256 of "abc" (FIPS 180-2, appendix B.1) is ba7816bf8f01cfea...
+  const auto folder = fresh_test_folder("pretrained_digest");
+  const auto good = folder / "weights-ba7816bf.pth";
+  const auto bad = folder / "alexnet-owt-7be5be79.pth";
+  const auto unnamed = folder / "my-weights.pth";
+  for (const auto& file : {good, bad, unnamed}) std::ofstream(file) << "abc";
+  const std::string digest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  EXPECT_EQ(checked_weights_sha256(good), digest);
+  EXPECT_EQ(checked_weights_sha256(unnamed), digest);
+  try {
+    checked_weights_sha256(bad);
+    ADD_FAILURE() << "expected greedyhash::Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              bad.string() +
+                  ": its SHA-256 begins ba7816bf, not 7be5be79 as its name says: the file is "
+                  "damaged or not the published one; download it again");
+  }
 }
 
 }  // namespace
