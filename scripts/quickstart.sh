@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:?usage: scripts/quickstart.sh DATA (a CIFAR-10 folder or .tar.gz of one) [flags]}
 shift
-scripts/build.sh
+scripts/build.sh --apps
 out=output/quickstart
 build/apps/greedyhash_train --bit 48 --data-dir "$data" --output-dir "$out" \
   --epochs 1 --train-limit 1000 --input-size 64 --eval-every 0 "$@"

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Table and plot of a parity sweep (bench/accuracy/run_parity.sh).
+
+    /usr/bin/python3 bench/accuracy/report.py OUT [--bit 48] [--png docs/accuracy_parity.png]
+
+Reads OUT/ours-s<seed>/bit_<bit>/metrics.jsonl and OUT/reference-s<seed>.jsonl and prints,
+in Markdown, per epoch the mean and the [min, max] over seeds of the validation accuracy,
+mAP and tie-aware mAP of both, then the final epoch per seed. The plot (matplotlib,
+Debian: python3-matplotlib) shows each seed's curves.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+
+METRICS = [("val_accuracy", "accuracy"), ("val_map", "mAP"), ("val_map_tie_aware", "tie-aware mAP")]
+
+
+def read_jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load(out, bit):
+    runs = {"greedyhash": {}, "reference": {}}
+    for path in glob.glob(os.path.join(out, "ours-s*", f"bit_{bit}", "metrics.jsonl")):
+        seed = int(re.search(r"ours-s(\d+)", path).group(1))
+        runs["greedyhash"][seed] = read_jsonl(path)
+    for path in glob.glob(os.path.join(out, "reference-s*.jsonl")):
+        seed = int(re.search(r"reference-s(\d+)\.jsonl", path).group(1))
+        runs["reference"][seed] = read_jsonl(path)
+    return runs
+
+
+def summary(values):
+    return f"{sum(values) / len(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
+
+
+def table(runs):
+    seeds = sorted(set(runs["greedyhash"]) & set(runs["reference"]))
+    epochs = min(len(runs[who][s]) for who in runs for s in seeds)
+    header = ["epoch"] + [f"{who} {label}" for _, label in METRICS for who in runs]
+    print(f"Seeds {seeds}; mean [min, max] over seeds.\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + " --- |" * len(header))
+    for e in range(epochs):
+        cells = [str(e + 1)]
+        for key, _ in METRICS:
+            for who in runs:
+                cells.append(summary([runs[who][s][e][key] for s in seeds]))
+        print("| " + " | ".join(cells) + " |")
+    print("\nFinal epoch per seed:\n")
+    print("| seed | implementation | accuracy | mAP | tie-aware mAP |")
+    print("| --- | --- | --- | --- | --- |")
+    for s in seeds:
+        for who in runs:
+            r = runs[who][s][epochs - 1]
+            print(f"| {s} | {who} | " + " | ".join(f"{r[k]:.4f}" for k, _ in METRICS) + " |")
+    return seeds, epochs
+
+
+def plot(runs, seeds, epochs, png):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 3.4))
+    colours = {"greedyhash": "tab:blue", "reference": "tab:orange"}
+    x = list(range(1, epochs + 1))
+    for ax, (key, label) in zip(axes, METRICS):
+        for who in runs:
+            for i, s in enumerate(seeds):
+                ax.plot(x, [r[key] for r in runs[who][s][:epochs]], color=colours[who],
+                        alpha=0.8, linewidth=1.2, label=who if i == 0 else None)
+        ax.set_title(f"validation {label}")
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out")
+    p.add_argument("--bit", type=int, default=48)
+    p.add_argument("--png", default=None)
+    args = p.parse_args()
+    runs = load(args.out, args.bit)
+    seeds, epochs = table(runs)
+    if args.png:
+        plot(runs, seeds, epochs, args.png)
+
+
+if __name__ == "__main__":
+    main()
