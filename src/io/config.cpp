@@ -82,7 +82,8 @@ std::vector<ConfigKey> make_keys() {
           "torchvision's cache ($TORCH_HOME/hub/checkpoints) when the file is there, empty = "
           "random init",
           &Config::pretrained),
-      key("train_limit", T::Int, "use only the first N training images (0 = all)",
+      key("train_limit", T::Int,
+          "train on N of the training images, a subset drawn with the seed (0 = all)",
           &Config::train_limit),
       key("query_per_class", T::Int,
           "CIFAR splits: query images per class (0 = the protocol's: 100, or 1000 for cifar10-2)",

@@ -11,8 +11,9 @@ namespace greedyhash {
 // What happens to a uint8 batch once it is on the device, in this order:
 //   1. convert to float and normalise: (x / 255 - mean[c]) / stddev[c];
 //   2. resize > 0: bilinear resize to resize x resize (align_corners = false, no
-//      antialiasing: for upsampling, e.g. CIFAR's 32 -> 224, this is what PIL's bilinear
-//      resize computes);
+//      antialiasing: for upsampling, e.g. CIFAR's 32 -> 224, PIL's bilinear weights;
+//      PIL also rounds to uint8 after each of its two passes, so torchvision's result
+//      differs by up to the bound tests/data/pil_preprocessing_test.cpp states);
 //   3. crop > 0: cut a crop x crop window, centred, or at a random position when
 //      random_crop; random_flip mirrors each image left-right with probability 1/2.
 // Step 1 runs first because it is cheapest at the stored size; normalisation is affine
