@@ -108,6 +108,9 @@ std::vector<ConfigKey> make_keys() {
           "what best.pt is chosen on: validation (held-out queries), or query (the test "
           "queries, as the public implementations do; biases the reported mAP upwards)",
           &Config::select),
+      key("comment", T::String,
+          "free text about the config or run, saved with it (no effect on training)",
+          &Config::comment),
   };
 }
 

@@ -1,5 +1,7 @@
 #include "hamming_scan_avx512.h"
 
+#include "greedyhash/retrieval/retrieval_metrics.h"
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -22,20 +24,6 @@ namespace greedyhash::detail {
 namespace {
 
 constexpr int64_t kChunk = 64;
-
-bool cpu_has_avx512_scan() {
-#if GREEDYHASH_AVX512_SCAN
-  __builtin_cpu_init();
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
-                          __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vbmi") &&
-                          __builtin_cpu_supports("avx512vpopcntdq") &&
-                          __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
-  return has;
-#else
-  return false;
-#endif
-}
 
 #if GREEDYHASH_AVX512_SCAN
 
@@ -198,3 +186,21 @@ void scan_one_query_avx512(const VectorScanDatabase& database, uint64_t query_co
 }
 
 }  // namespace greedyhash::detail
+
+namespace greedyhash {
+
+bool cpu_has_avx512_scan() {
+#if GREEDYHASH_AVX512_SCAN
+  __builtin_cpu_init();
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vbmi") &&
+                          __builtin_cpu_supports("avx512vpopcntdq") &&
+                          __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
+  return has;
+#else
+  return false;
+#endif
+}
+
+}  // namespace greedyhash

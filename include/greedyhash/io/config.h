@@ -38,6 +38,7 @@ struct Config {
   int64_t val_per_class = 100;
   int64_t val_database_size = 0;
   std::string select = "validation";
+  std::string comment;  // free text about the config or run; saved with it, else unused
 };
 
 enum class ConfigType { Int, Float, String };

@@ -86,6 +86,11 @@ struct RetrievalReport {
   PrecisionAtN precision_at_n;  // empty when options.precision_at is
 };
 
+// Whether this CPU has what the AVX-512 kernel of the metrics' database scan needs (F, BW,
+// VBMI, VPOPCNTDQ); it then serves one-word codes (up to 64 bits) with at most 64 distinct
+// label sets unless GREEDYHASH_PORTABLE_SCAN is set. Other cases take the portable kernel.
+bool cpu_has_avx512_scan();
+
 // All metrics the options ask for, from one pass over the database per query.
 RetrievalReport evaluate_retrieval(const LabeledCodes& queries, const LabeledCodes& database,
                                    const RetrievalOptions& options = {});
