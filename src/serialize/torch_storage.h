@@ -28,6 +28,6 @@ struct StorageRef {
 
 // The storage reference `pid` stands for; greedyhash::Error naming `file` for anything
 // else.
-StorageRef parse_storage_ref(const PickledValuePtr& pid, const std::string& file);
+StorageRef parse_storage_ref(const PickledValue& pid, const std::string& file);
 
 }  // namespace greedyhash::detail
