@@ -124,5 +124,33 @@ TEST(Npy, ClearErrors) {
       "entries 0 or 1");
 }
 
+// A header of numpy's own layout around `shape` (a Python tuple) with `data` after it.
+std::string npy_with_shape(const std::string& shape, const std::string& data) {
+  std::string dict = "{'descr': '|u1', 'fortran_order': False, 'shape': " + shape + ", }";
+  dict.append(63 - (10 + dict.size()) % 64, ' ');
+  dict += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(dict.size() & 0xff);
+  out += static_cast<char>(dict.size() >> 8);
+  return out + dict + data;
+}
+
+TEST(Npy, ShapesLargerThanTheDataAreErrorsBeforeAnyAllocation) {
+  const fs::path file = scratch("hostile_shape.npy");
+  const auto load_with = [&](const std::string& shape, const std::string& data) {
+    std::ofstream(file, std::ios::binary) << npy_with_shape(shape, data);
+    return load_npy(file);
+  };
+  EXPECT_TRUE(torch::equal(load_with("(2, 2)", "abcd"),
+                           torch::tensor({{97, 98}, {99, 100}}, torch::kUInt8)));
+  EXPECT_EQ(load_with("(0, 12)", "").sizes(), (std::vector<int64_t>{0, 12}));
+  // 100 PB promised by a 64-byte header: an allocation of that size used to be tried first.
+  expect_error_containing([&] { load_with("(100000000000000000,)", "abcd"); },
+                          "the header promises 100000000000000000 bytes of data, the file has 4");
+  expect_error_containing([&] { load_with("(100000000000000000, 100000000000000000)", "ab"); },
+                          "is too large");
+  expect_error_containing([&] { load_with("(100000000000000000, 1000)", "ab"); }, file.string());
+}
+
 }  // namespace
 }  // namespace greedyhash
