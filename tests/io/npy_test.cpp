@@ -152,5 +152,23 @@ TEST(Npy, ShapesLargerThanTheDataAreErrorsBeforeAnyAllocation) {
   expect_error_containing([&] { load_with("(100000000000000000, 1000)", "ab"); }, file.string());
 }
 
+TEST(Npy, FuzzFindingANewlineInTheDtypeIsStillAOneLineError) {
+  // fuzz_npy found this header (minimised): its 'descr' string holds a newline, which the
+  // error message quoted, breaking the one-line contract (docs/FUZZING.md, finding 1).
+  const std::string bytes(
+      "\x93\x4e\x55\x4d\x50\x59\x01\x00\x76\x00\x7b\x27\x64\x65\x73\x63"
+      "\x72\x27\x3a\x20\x27\x7c\x69\x20\x20\x20\x20\x20\x20\x20\x20\x20"
+      "\x20\x20\x20\x20\x20\x20\x20\x0a\xff\x00\x31\x27\x2c\x2d\x20\x27"
+      "\x6f\x72\x74\x72\x61\x6e\x5f\x6f\x72\x64\x65\x9b\x27\x3a\x20\x46"
+      "\x20\x20\xff\x00\x00\xff\x01\xff\xff\x01\xff\x0a\x01\xff\x00\x00"
+      "\xff\x01\xff\xff\x01\xff\xff\x01\xff\x01\xff\xff\x01\xff\xff\x01"
+      "\x01\xff\xff\x20\x20\x0a\xff\x01\xff\x27\x6f\x72\x74\x72\x61\x6e"
+      "\x01\xff\xff\xff\x01\xff\x27\x6f\x72\x74\x72\x61\x6e\x01\xff\xff",
+      128);
+  const fs::path file = scratch("fuzz_newline_descr.npy");
+  std::ofstream(file, std::ios::binary) << bytes;
+  expect_error_containing([&] { load_npy(file); }, file.string() + ": unsupported dtype '|i");
+}
+
 }  // namespace
 }  // namespace greedyhash
