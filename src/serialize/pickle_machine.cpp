@@ -89,10 +89,11 @@ PickledValue* PickleMachine::expect(PickledValue* value, K kind, const char* wha
 
 void PickleMachine::set_item(PickledValue& dict, PickledValue* key, PickledValue* value) const {
   if (dict.kind != K::kDict) fail("corrupt pickle data (item set on a non-dict)");
-  // Keys Python can hash and torch.save files use; a list or dict key would be an
-  // error in Python too, and a tuple key never occurs in a state dict.
+  // Keys LibTorch's dicts can hash (its hash throws inside a noexcept function for any
+  // other, ending the process) and torch.save files use. A list or dict key would be an
+  // error in Python too; None and tuple keys never occur in a state dict.
   if (key->kind != K::kString && key->kind != K::kInt && key->kind != K::kFloat &&
-      key->kind != K::kBool && key->kind != K::kNone) {
+      key->kind != K::kBool) {
     fail(std::string("unsupported dict key of type ") + kind_name(key->kind) + " in pickle data");
   }
   if (!dict.key_index) dict.key_index = std::make_unique<PickledValue::KeyIndex>();

@@ -98,6 +98,15 @@ TEST(HostilePythonFile, ADictContainingItselfSavedByPythonIsAnError) {
   }
 }
 
+TEST(HostilePythonFile, FuzzFindingANoneDictKeyIsAnError) {
+  // fuzz_torch_save found this legacy file (minimised): an optimizer state dict whose
+  // nested dict has the key None. LibTorch's dict hash throws for None inside a noexcept
+  // function, so the process ended (docs/FUZZING.md, finding 2).
+  const fs::path file = fs::path(GREEDYHASH_TEST_DATA_DIR) / "serialize" / "fuzz_none_dict_key.pt";
+  expect_error([&] { read_torch_save_dict(file); },
+               {file.string() + ": unsupported dict key of type None"});
+}
+
 std::string nested_lists(int depth) {
   return dict_of("a", std::string(depth, ']') + std::string(depth - 1, 'a'));
 }
@@ -183,6 +192,7 @@ TEST_P(Hostile, MisusedStackAndMemoAreErrors) {
       {"NNR.", "call of a non-class"},        //
       {"NNb.", "attributes set on a None"},   //
       {"}]Ns.", "unsupported dict key of type list"},
+      {"}" + str("a") + "}NNss.", "unsupported dict key of type None"},
       {"NQ.", "unsupported persistent id"},  //
       {"\xff", "unsupported pickle opcode 0xff"},
   };
