@@ -2,20 +2,18 @@
 #include <cstdio>
 
 #include <torch/torch.h>
-#include <nlohmann/json.hpp>
 
 #include "greedyhash/cli/app_main.h"
 #include "greedyhash/cli/config_flags.h"
-#include "greedyhash/data/device_transform.h"
-#include "greedyhash/data/image_decoding.h"
-#include "greedyhash/error.h"
-#include "greedyhash/io/npy.h"
-#include "greedyhash/report/mosaic.h"
+#include "greedyhash/cli/query_flags.h"
+#include "greedyhash/cli/trained_run.h"
+#include "greedyhash/report/retrieval_results.h"
 #include "greedyhash/retrieval/binary_codes.h"
 #include "greedyhash/retrieval/hamming.h"
-#include "greedyhash/runtime/device.h"
-#include "greedyhash/runtime/threads.h"
-#include "greedyhash/train/encoder.h"
+#include "greedyhash/serialize/sha256.h"
+#include "greedyhash/train/collection_index.h"
+#include "greedyhash/train/query_image.h"
+#include "greedyhash/train/saved_codes.h"
 #include "greedyhash/train/trained_model.h"
 
 namespace {
@@ -29,29 +27,52 @@ std::string class_name(const ImageDataset& dataset, int64_t id) {
              : std::to_string(id);
 }
 
-// Database codes written by `greedyhash_eval --save-codes` for this very checkpoint, if
-// any; else the database is encoded now.
-BinaryCodes database_codes(const RunFiles& files, const TrainedModel& trained, const RunData& data,
-                           const EncodeOptions& options) {
-  const fs::path codes_file = files.dir / "database_codes.npy";
-  const fs::path eval_file = files.dir / "eval.json";
-  if (fs::exists(codes_file) && fs::exists(eval_file)) {
-    std::ifstream in(eval_file);
-    const auto report = nlohmann::json::parse(in, nullptr, false);
-    if (!report.is_discarded() && report.value("checkpoint", "") == trained.checkpoint.string()) {
-      BinaryCodes codes = load_codes_pm1_npy(codes_file);
-      if (codes.size() == static_cast<int64_t>(data.split.database.size()) &&
-          codes.bits() == trained.meta.bits) {
-        std::printf("using database codes from %s\n", codes_file.c_str());
-        return codes;
-      }
+// A retrieved database image: its row in split.database and its distance.
+struct DatabaseHit {
+  int64_t row;
+  int distance;
+};
+
+// The `topk` nearest database images, from the quickest source that belongs to this very
+// checkpoint (compared by content): the run's FAISS index (greedyhash_index), the codes
+// `greedyhash_eval --save-codes` wrote, or else the database encoded now.
+std::vector<DatabaseHit> nearest_database_images(const RunFiles& files, const TrainedModel& trained,
+                                                 const RunData& data, const EncodeOptions& options,
+                                                 const BinaryCodes& query, int64_t topk) {
+  const std::string fingerprint = file_sha256_hex(trained.checkpoint);
+  const int bits = static_cast<int>(trained.meta.bits);
+  std::vector<DatabaseHit> hits;
+  std::string why;
+  if (auto index = usable_run_index(files.dir, bits, fingerprint, data.split.database, why)) {
+    std::printf("using the %s index %s\n", index->manifest.index_type.c_str(),
+                (files.dir / "database.faiss").c_str());
+    const SearchHits found = index->index.search(query, topk);
+    for (int64_t j = 0; j < found.k && found.ids[static_cast<size_t>(j)] >= 0; ++j) {
+      hits.push_back({found.ids[static_cast<size_t>(j)], found.distances[static_cast<size_t>(j)]});
     }
+    return hits;
   }
-  std::printf("encoding the database (%zu images); `greedyhash_eval --save-codes` saves them\n",
-              data.split.database.size());
-  GreedyHash model = trained.model;
-  return BinaryCodes::from_tensor(
-      encode_images(model, data.dataset, data.split.database, options).codes);
+  if (!why.empty()) std::printf("not using the index: %s\n", why.c_str());
+
+  const auto size = static_cast<int64_t>(data.split.database.size());
+  std::optional<BinaryCodes> database = saved_database_codes(files.dir, fingerprint, size, bits);
+  if (database) {
+    std::printf("using database codes from %s\n", (files.dir / "database_codes.npy").c_str());
+  } else {
+    std::printf(
+        "encoding the database (%lld images); greedyhash_index (or greedyhash_eval "
+        "--save-codes) keeps them for next time\n",
+        static_cast<long long>(size));
+    GreedyHash model = trained.model;
+    database = BinaryCodes::from_tensor(
+        encode_images(model, data.dataset, data.split.database, options).codes);
+  }
+  const auto ranking = hamming_ranking(query, 0, *database);
+  for (int64_t r = 0; r < std::min<int64_t>(topk, size); ++r) {
+    const int64_t row = ranking[static_cast<size_t>(r)];
+    hits.push_back({row, hamming_distance(query, 0, *database, row)});
+  }
+  return hits;
 }
 
 }  // namespace
@@ -61,120 +82,75 @@ int main(int argc, char** argv) {
       "Classify one image with a trained GreedyHash model: a test image of the data set\n"
       "(--pic_id, counted from 0 in the order of the data set's README) or any image file\n"
       "(--image). With --topk N, also retrieve the N nearest database images by Hamming\n"
-      "distance and draw them as a mosaic (green frame: shares the query's label; red: not).",
+      "distance and draw them as a mosaic (green frame: shares the query's label; red: not).\n"
+      "The database comes from the run's FAISS index (greedyhash_index) when it was built\n"
+      "with this checkpoint, else from greedyhash_eval --save-codes, else it is encoded.",
       "greedyhash_predict");
   ConfigFlags flags;
   add_config_flags(app, flags);
   std::string checkpoint;
-  int64_t pic_id = -1;
-  std::string image_file;
+  QueryFlags query_flags;
   int64_t topk = 0;
   std::string mosaic;
   app.add_option("--checkpoint", checkpoint, "checkpoint to use (default: the run's best.pt)");
-  auto* pic = app.add_option("--pic_id,--pic-id", pic_id, "index of a test image (from 0)");
-  auto* image = app.add_option("--image", image_file, "an image file (JPEG, PNG, ...)");
-  pic->excludes(image);
+  add_query_flags(app, query_flags);
   app.add_option("--topk", topk, "also retrieve this many nearest database images")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--mosaic", mosaic,
                  "where to write the retrieval mosaic (default: <run>/retrieval_<query>.png)");
 
   return run_app("greedyhash_predict", app, argc, argv, [&] {
-    if (pic_id < 0 && image_file.empty()) {
-      throw Error("nothing to predict: pass --pic_id N (a test image) or --image FILE");
-    }
-    const Config config = resolve_config(flags, ConfigBase::RunFolder);
-    configure_threads(static_cast<int>(config.threads));
-    const c10::Device device = select_device(config.device);
-    const RunFiles files(run_folder(config));
-    const auto trained = load_trained_model(
-        checkpoint.empty() ? default_checkpoint(files) : fs::path(checkpoint), config.bit, device);
+    require_query(query_flags, "predict");
+    const auto [config, device, files, trained] = open_trained_run(flags, checkpoint);
     const RunData data = load_run_data(config, files.dir, SplitMode::Load);
+    const QueryImage query =
+        query_flags.pic_id >= 0
+            ? test_image_query(data, query_flags.pic_id)
+            : image_file_query(query_flags.image, outside_image_options(config));
 
-    at::Tensor query_image;  // 1 x 3 x H x W uint8
-    at::Tensor true_label;   // C multi-hot, undefined for an outside image
-    std::string query_name;
-    TransformOptions transform = data.eval_transform;
-    if (pic_id >= 0) {
-      const int64_t offset = data.dataset.test_offset >= 0 ? data.dataset.test_offset : 0;
-      const int64_t count = data.dataset.test_offset >= 0
-                                ? data.dataset.size() - offset
-                                : static_cast<int64_t>(data.split.query.size());
-      if (pic_id >= count) {
-        throw Error("--pic_id " + std::to_string(pic_id) + " is out of range: the test set of " +
-                    data.source + " has " + std::to_string(count) + " images (0.." +
-                    std::to_string(count - 1) + ")");
-      }
-      const int64_t index = data.dataset.test_offset >= 0
-                                ? offset + pic_id
-                                : data.split.query[static_cast<size_t>(pic_id)];
-      query_image = data.dataset.images.narrow(0, index, 1);
-      true_label = data.dataset.labels[index];
-      query_name = "test " + std::to_string(pic_id) + " (" +
-                   data.dataset.sources[static_cast<size_t>(index)] + ")";
-    } else {
-      query_image = decode_image_files({fs::path(image_file)});
-      transform = resize_transform(config.input_size);
-      query_name = image_file;
-    }
-
-    torch::NoGradGuard no_grad;
-    const auto input = transform_batch(query_image.to(device), transform);
+    EncodeOptions options;
+    options.device = device;
+    options.transform = data.eval_transform;
+    options.precision = config.precision;
     GreedyHash model = trained.model;
-    const auto out = model->forward(input);
+    const EncodedImages encoded = encode_query(model, query, options);
     const bool multi_label = data.dataset.multi_label();
     const auto probabilities =
-        (multi_label ? torch::sigmoid(out.logits) : torch::softmax(out.logits, 1))
-            .to(torch::kCPU)[0];
+        (multi_label ? torch::sigmoid(encoded.logits) : torch::softmax(encoded.logits, 1))[0];
     const int64_t predicted = probabilities.argmax().item<int64_t>();
-    std::printf("%s\n", query_name.c_str());
+    std::printf("%s\n", query.name.c_str());
     std::printf("Predicted class %lld (%s), probability %.4f", static_cast<long long>(predicted),
                 class_name(data.dataset, predicted).c_str(),
                 probabilities[predicted].item<double>());
-    if (true_label.defined()) {
-      const int64_t truth = true_label.argmax().item<int64_t>();
+    if (query.label.defined()) {
+      const int64_t truth = query.label.argmax().item<int64_t>();
       std::printf("; true class %lld (%s)", static_cast<long long>(truth),
                   class_name(data.dataset, truth).c_str());
     }
     std::printf("\n");
+    if (topk == 0) return 0;
 
-    if (topk > 0) {
-      EncodeOptions options;
-      options.device = device;
-      options.transform = data.eval_transform;
-      const BinaryCodes database = database_codes(files, trained, data, options);
-      const BinaryCodes query = BinaryCodes::from_tensor(out.codes);
-      const auto ranking = hamming_ranking(query, 0, database);
-      // Relevance needs the query's labels; for an outside image, the predicted class.
-      const at::Tensor query_label =
-          true_label.defined()
-              ? true_label
-              : torch::one_hot(torch::tensor(predicted), data.dataset.num_classes())
-                    .to(torch::kUInt8);
-      std::vector<MosaicTile> tiles{{query_image[0], "query", TileFrame::Query}};
-      const auto n = std::min<int64_t>(topk, database.size());
-      for (int64_t r = 0; r < n; ++r) {
-        const int64_t row = ranking[static_cast<size_t>(r)];
-        const int64_t index = data.split.database[static_cast<size_t>(row)];
-        const int distance = hamming_distance(query, 0, database, row);
-        const bool relevant =
-            (data.dataset.labels[index].to(torch::kBool) & query_label.to(torch::kBool))
-                .any()
-                .item<bool>();
-        std::printf("  %2lld. d=%-3d %-5s %s\n", static_cast<long long>(r + 1), distance,
-                    relevant ? "match" : "miss",
-                    data.dataset.sources[static_cast<size_t>(index)].c_str());
-        tiles.push_back({data.dataset.images[index], "d=" + std::to_string(distance),
-                         relevant ? TileFrame::Relevant : TileFrame::Irrelevant});
-      }
-      const fs::path mosaic_path =
-          !mosaic.empty() ? fs::path(mosaic)
-          : pic_id >= 0
-              ? files.dir / ("retrieval_test_" + std::to_string(pic_id) + ".png")
-              : files.dir / ("retrieval_" + fs::path(image_file).stem().string() + ".png");
-      save_mosaic(mosaic_path, tiles);
-      std::printf("wrote %s\n", mosaic_path.c_str());
+    // Relevance needs the query's labels; for an outside image, the predicted class.
+    const at::Tensor query_label =
+        query.label.defined() ? query.label
+                              : torch::one_hot(torch::tensor(predicted), data.dataset.num_classes())
+                                    .to(torch::kUInt8);
+    std::vector<RetrievalHit> hits;
+    for (const DatabaseHit& found : nearest_database_images(
+             files, trained, data, options, BinaryCodes::from_tensor(encoded.codes), topk)) {
+      const int64_t index = data.split.database[static_cast<size_t>(found.row)];
+      const bool relevant =
+          (data.dataset.labels[index].to(torch::kBool) & query_label.to(torch::kBool))
+              .any()
+              .item<bool>();
+      hits.push_back({found.distance, data.dataset.sources[static_cast<size_t>(index)],
+                      data.dataset.images[index], relevant});
     }
+    print_retrieval_results(hits);
+    const fs::path mosaic_path =
+        !mosaic.empty() ? fs::path(mosaic) : files.dir / ("retrieval_" + query.tag + ".png");
+    save_retrieval_mosaic(mosaic_path, query.image[0], hits);
+    std::printf("wrote %s\n", mosaic_path.c_str());
     return 0;
   });
 }

@@ -1,23 +1,67 @@
 // greedyhash_train: trains GreedyHash and writes the run folder <output_dir>/bit_<K>/.
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "greedyhash/cli/app_main.h"
 #include "greedyhash/cli/config_flags.h"
+#include "greedyhash/io/run_lock.h"
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/runtime/threads.h"
 #include "greedyhash/serialize/atomic_file.h"
 #include "greedyhash/train/distributed.h"
 #include "greedyhash/train/trainer.h"
 
+namespace {
+
+using namespace greedyhash;
+
+// One worker's part once the job is joined. Rank 0 alone writes the run folder, under
+// its lock; the other ranks log to the console only.
+int train(const Config& config, const Config& worker_config, const RunFiles& files, bool resume,
+          int threads, DistributedContext& distributed) {
+  const bool main_rank = distributed.is_main();
+  std::optional<RunFolderLock> lock;
+  if (main_rank) {
+    lock.emplace(files.lock);
+    remove_stale_temporary_files(files.dir);
+  }
+  auto log = make_logger(main_rank ? "train" : "train-rank" + std::to_string(distributed.rank()),
+                         main_rank ? files.log : std::filesystem::path());
+  if (main_rank) write_file_atomically(files.config, config_to_json(config).dump(2) + "\n");
+  log->info("run folder {} ({} threads)", files.dir.string(), threads);
+
+  const SplitMode split_mode =
+      resume ? SplitMode::Load : (main_rank ? SplitMode::Create : SplitMode::Draw);
+  RunData data = load_run_data(config, files.dir, split_mode);
+  log->info("data {}: {} images, split {}: {} query, {} train, {} database, {} validation",
+            data.source, data.dataset.size(), config.dataset, data.split.query.size(),
+            data.split.train.size(), data.split.database.size(), data.split.validation.size());
+  const TrainingSummary summary =
+      train_model(worker_config, std::move(data), files, resume, *log, &distributed);
+  if (summary.best_map >= 0) {
+    log->info("done: best.pt is epoch {} with mAP {:.4f} on the {} set; checkpoints in {}",
+              summary.best_epoch, summary.best_map,
+              summary.selection == "validation" ? "validation" : "query (test)",
+              files.dir.string());
+  } else {
+    log->info("done: checkpoints in {}", files.dir.string());
+  }
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  using namespace greedyhash;
   CLI::App app(
       "Train GreedyHash (AlexNet + greedy sign hash layer) on CIFAR-10 or a list-file data set.\n"
       "Settings come from --config (default configs/cifar10-1_<bit>.json); every key can be\n"
       "overridden by the flag of the same name. Writes <output-dir>/bit_<bit>/: config.json,\n"
-      "split.json, train.log, metrics.jsonl, last.pt, best.pt (highest query-set mAP).\n"
+      "split.json, train.log, metrics.jsonl, last.pt and its resume state, and best.pt: the\n"
+      "epoch with the highest mAP of held-out validation queries (--select query: of the test\n"
+      "queries, as the public code chooses). One training run at a time per run folder.\n"
       "Data-parallel: run one process per rank with RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR\n"
       "and MASTER_PORT set (as torchrun does; see scripts/train_distributed.sh); --batch-size\n"
       "is then per process and rank 0 alone writes the run folder.",
@@ -34,38 +78,18 @@ int main(int argc, char** argv) {
         resolve_config(flags, resume ? ConfigBase::RunFolder : ConfigBase::Preset);
     const int threads = configure_threads(static_cast<int>(config.threads));
     const RunFiles files(run_folder(config));
-    DistributedOptions dist_options = distributed_options_from_env();
-    // Several workers on one machine, device auto/cuda: one GPU each, cuda:<LOCAL_RANK>.
-    const bool gpu_per_rank = dist_options.world_size > 1 &&
-                              (config.device == "auto" || config.device == "cuda") &&
-                              select_device(config.device).is_cuda();
-    const std::string device_name =
-        gpu_per_rank ? "cuda:" + std::to_string(dist_options.local_rank) : config.device;
+    const DistributedOptions dist_options = distributed_options_from_env();
     Config worker_config = config;
-    worker_config.device = device_name;
-    DistributedContext distributed(dist_options, select_device(device_name));
-    const bool main_rank = distributed.is_main();
-    // Rank 0 alone writes the run folder; the other ranks log to the console only.
-    if (main_rank) std::filesystem::create_directories(files.dir);
-    auto log = make_logger(main_rank ? "train" : "train-rank" + std::to_string(distributed.rank()),
-                           main_rank ? files.log : std::filesystem::path());
-    if (main_rank) write_file_atomically(files.config, config_to_json(config).dump(2) + "\n");
-    log->info("run folder {} ({} threads)", files.dir.string(), threads);
-
-    const SplitMode split_mode =
-        resume ? SplitMode::Load : (main_rank ? SplitMode::Create : SplitMode::Draw);
-    RunData data = load_run_data(config, files.dir, split_mode);
-    log->info("data {}: {} images, split {}: {} query, {} train, {} database", data.source,
-              data.dataset.size(), config.dataset, data.split.query.size(), data.split.train.size(),
-              data.split.database.size());
-    const TrainingSummary summary =
-        train_model(worker_config, std::move(data), files, resume, *log, &distributed);
-    if (summary.best_map >= 0) {
-      log->info("done: best mAP {:.4f} at epoch {} (selected on the query set), checkpoints in {}",
-                summary.best_map, summary.best_epoch, files.dir.string());
-    } else {
-      log->info("done: checkpoints in {}", files.dir.string());
+    const c10::Device device =
+        select_worker_device(config.device, dist_options.world_size, dist_options.local_rank);
+    worker_config.device = device.str();
+    use_device(device);
+    DistributedContext distributed(dist_options, device);
+    try {
+      return train(config, worker_config, files, resume, threads, distributed);
+    } catch (const std::exception& e) {
+      distributed.report_failure(e.what());
+      throw;
     }
-    return 0;
   });
 }

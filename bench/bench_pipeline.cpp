@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <numeric>
 #include <string>
 
 #include <torch/torch.h>
@@ -50,15 +49,6 @@ double peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux: KiB
-}
-
-std::vector<int64_t> evenly_spaced(const std::vector<int64_t>& list, int64_t n) {
-  const auto size = static_cast<int64_t>(list.size());
-  if (n <= 0 || n >= size) return list;
-  std::vector<int64_t> kept;
-  kept.reserve(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) kept.push_back(list[static_cast<size_t>(i * size / n)]);
-  return kept;
 }
 
 void synchronize(c10::Device device) {
@@ -132,18 +122,14 @@ int main(int argc, char** argv) {
     greedyhash::ImageDataset dataset = greedyhash::load_cifar10(folder);
     greedyhash::Split split =
         greedyhash::make_cifar_split(dataset.labels, greedyhash::SplitProtocol::Cifar10_1, seed);
-    split.train = evenly_spaced(split.train, train_images);
-    split.database = evenly_spaced(split.database, database_size);
-    split.query = evenly_spaced(split.query, query_size);
+    split.train = greedyhash::evenly_spaced(split.train, train_images);
+    split.database = greedyhash::evenly_spaced(split.database, database_size);
+    split.query = greedyhash::evenly_spaced(split.query, query_size);
     const double data_load_seconds = seconds_since(start);
     out["peak_rss_after_load_mb"] = peak_rss_mb();
     std::fprintf(stderr, "pool %lld images; train %zu, query %zu, database %zu; %.2f s\n",
                  static_cast<long long>(dataset.size()), split.train.size(), split.query.size(),
                  split.database.size(), data_load_seconds);
-    // As greedyhash_train does: training holds only its own images.
-    const greedyhash::ImageDataset training_set = greedyhash::select_images(dataset, split.train);
-    dataset.images = at::Tensor();
-
     torch::manual_seed(seed);
     greedyhash::GreedyHash model(bits, dataset.num_classes());
     model->to(device);
@@ -166,9 +152,7 @@ int main(int argc, char** argv) {
       options.seed = seed;
       options.device = device;
       options.transform = greedyhash::resize_transform(size);
-      std::vector<int64_t> rows(split.train.size());
-      std::iota(rows.begin(), rows.end(), int64_t{0});
-      greedyhash::BatchLoader loader(training_set, rows, options);
+      greedyhash::BatchLoader loader(dataset, split.train, options);
       Clock::time_point train_start;
       const auto all_steps_start = Clock::now();
       model->train();
@@ -213,10 +197,7 @@ int main(int argc, char** argv) {
     encode.device = device;
     encode.transform = greedyhash::resize_transform(size);
     encode.precision = precision;
-    // As greedyhash_train does: the whole set is decoded again for evaluation.
     start = Clock::now();
-    dataset.images = greedyhash::load_cifar10(folder).images;
-    const double reload_seconds = seconds_since(start);
     encode.progress_label = "encode queries";
     const auto query = greedyhash::encode_images(model, dataset, split.query, encode);
     const auto database_start = Clock::now();
@@ -235,7 +216,6 @@ int main(int argc, char** argv) {
     out["train_seconds"] = train_total_seconds;
     out["encode_img_per_s"] = static_cast<double>(split.database.size()) / encode_seconds;
     out["eval_seconds"] = eval_seconds;
-    out["eval_reload_seconds"] = reload_seconds;
     out["map"] = map.map;
     out["query_accuracy"] = accuracy.accuracy;
     out["queries_without_relevant"] = map.num_queries_without_relevant;

@@ -17,6 +17,12 @@ option(GREEDYHASH_PCH "Precompile <torch/torch.h> (saves ~15 s per translation u
 # JPEG/PNG files throws greedyhash::Error and plots/mosaics are skipped with a warning
 # (src/without_opencv/). For machines without OpenCV, e.g. a GPU host with only PyTorch.
 option(GREEDYHASH_WITH_OPENCV "Decode images and draw plots with OpenCV" ON)
+# FAISS (Debian 12: libfaiss-dev) serves the codes as a binary index: greedyhash_index and
+# greedyhash_search (src/index/). AUTO: use it when its CMake package is found; ON: require
+# it; OFF: build without. Without it both tools still build and exit 1 saying how to
+# enable it (src/without_faiss/).
+set(GREEDYHASH_WITH_FAISS AUTO CACHE STRING "Build the FAISS binary index: AUTO, ON or OFF")
+set_property(CACHE GREEDYHASH_WITH_FAISS PROPERTY STRINGS AUTO ON OFF)
 # A folder holding copies of the header-only dependencies (CLI/, nlohmann/, spdlog/, fmt/)
 # to use instead of installed packages; see docs/PERFORMANCE.md (GPU section).
 set(GREEDYHASH_VENDORED_HEADERS "" CACHE PATH "Header-only dependencies folder (optional)")

@@ -7,6 +7,9 @@ packages=(
   cmake g++ make
   libtorch-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev
   libgloo-dev
+  # Optional: the FAISS binary index (greedyhash_index, greedyhash_search; the build
+  # finds it, GREEDYHASH_WITH_FAISS=AUTO), and its Python bindings for the cross-check test.
+  libfaiss-dev python3-faiss
   # Without it Debian's LibTorch falls back to reference BLAS and AlexNet's fully
   # connected layers run about 3x slower.
   libopenblas0-pthread
@@ -16,6 +19,8 @@ packages=(
   # scripts/fuzz.sh: clang with libFuzzer and the sanitizer runtimes (the test suite runs
   # each fuzz target on its seeds and a few thousand inputs).
   clang-14 libclang-rt-14-dev
+  # Runs the unit tests on an emulated CPU without AVX-512 (scripts/test_without_avx512.sh).
+  qemu-user
 )
 
 missing=()

@@ -89,6 +89,27 @@ def cifar10_i_split(labels, seed):
     return query, train, database
 
 
+def decode_runs(runs):
+    """A greedyhash split.json list: indices, and [first, last] for runs first..last."""
+    out = []
+    for item in runs:
+        if isinstance(item, list):
+            out.extend(range(item[0], item[1] + 1))
+        else:
+            out.append(item)
+    return np.array(out, dtype=np.int64)
+
+
+def load_greedyhash_split(path, pool_size):
+    """query, train, database, validation index arrays of a greedyhash run's split.json."""
+    with open(path) as f:
+        split = json.load(f)
+    if split["dataset"]["count"] != pool_size:
+        sys.exit(f"{path}: split of {split['dataset']['count']} images, pool has {pool_size}")
+    return tuple(decode_runs(split.get(key, [])) for key in
+                 ("query", "train", "database", "validation"))
+
+
 def evenly_spaced(indices, n):
     """n items spread evenly over a sorted index list: indices[floor(i * len / n)].
 
@@ -97,6 +118,39 @@ def evenly_spaced(indices, n):
     if n is None or n >= len(indices):
         return indices
     return indices[(np.arange(n) * len(indices)) // n]
+
+
+def tie_aware_mean_average_precision(query_codes, query_labels, db_codes, db_labels):
+    """Expected AP over all orders within each group of equal Hamming distance
+    (McSherry & Najork, ECIR 2008), averaged over queries; no tie rule needed.
+
+    In a group of n items holding r relevant ones, after B items holding R_B relevant
+    ones, position B + j (j = 1..n) holds a relevant item with probability r / n, and
+    then R_B + 1 + (j - 1)(r - 1)/(n - 1) relevant items are at or above it.
+    """
+    bits = query_codes.shape[1]
+    hamming = np.rint(0.5 * (bits - query_codes @ db_codes.T)).astype(np.int64)
+    relevant_all = (query_labels @ db_labels.T) > 0
+    aps = np.zeros(len(query_codes))
+    for q in range(len(query_codes)):
+        relevant = relevant_all[q]
+        total_relevant = int(relevant.sum())
+        if total_relevant == 0:
+            continue
+        n_at = np.bincount(hamming[q], minlength=bits + 1)
+        r_at = np.bincount(hamming[q], weights=relevant, minlength=bits + 1)
+        before, relevant_before, expected = 0, 0.0, 0.0
+        for n, r in zip(n_at, r_at):
+            if n == 0:
+                continue
+            if r > 0:
+                j = np.arange(1, n + 1)
+                above = relevant_before + 1 + ((j - 1) * (r - 1) / (n - 1) if n > 1 else 0.0)
+                expected += (r / n) * np.sum(above / (before + j))
+            before += n
+            relevant_before += r
+        aps[q] = expected / total_relevant
+    return float(aps.mean())
 
 
 def mean_average_precision(query_codes, query_labels, db_codes, db_labels):
@@ -120,6 +174,22 @@ def mean_average_precision(query_codes, query_labels, db_codes, db_labels):
         positions = np.flatnonzero(relevant) + 1
         aps[q] = np.mean(np.arange(1, r + 1) / positions)
     return float(aps.mean()), no_relevant
+
+
+def evaluate(model, loader_of, queries, database, labels, num_classes, device):
+    """mAP, tie-aware mAP and accuracy of `queries` ranked against `database`."""
+    query_codes, query_logits = encode(model, loader_of(queries), device)
+    db_codes, _ = encode(model, loader_of(database), device)
+    one_hot = np.eye(num_classes, dtype=np.float32)
+    args = (query_codes.astype(np.float32), one_hot[labels[queries]],
+            db_codes.astype(np.float32), one_hot[labels[database]])
+    map_all, no_relevant = mean_average_precision(*args)
+    return {
+        "map": map_all,
+        "map_tie_aware": tie_aware_mean_average_precision(*args),
+        "accuracy": float((query_logits.argmax(1) == labels[queries]).mean()),
+        "queries_without_relevant": no_relevant,
+    }
 
 
 def encode(model, loader, device):
@@ -154,6 +224,19 @@ def parse_args():
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--eval-batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-step", type=int, default=30, help="x0.1 every N epochs (StepLR)")
+    p.add_argument("--input-size", type=int, default=224, help="network input side")
+    p.add_argument("--split", default=None,
+                   help="a greedyhash run's split.json: use its query/train/database/validation "
+                        "lists instead of drawing a split")
+    p.add_argument("--eval-every", type=int, default=0,
+                   help="evaluate the validation queries of --split every N epochs and after "
+                        "the last (0 = never)")
+    p.add_argument("--val-database-size", type=int, default=0,
+                   help="rank validation queries against N evenly spaced database images "
+                        "(0 = the whole database without the validation images)")
+    p.add_argument("--metrics-out", default=None,
+                   help="write one JSON line per epoch (losses, validation metrics) here")
     p.add_argument("--train-images", type=int, default=None,
                    help="train on N images of the train split (evenly spaced)")
     p.add_argument("--database-size", type=int, default=None)
@@ -182,7 +265,8 @@ def main():
     pin = device.type == "cuda"
 
     transform = transforms.Compose([
-        transforms.Resize((224, 224), interpolation=transforms.InterpolationMode.BILINEAR),
+        transforms.Resize((args.input_size, args.input_size),
+                          interpolation=transforms.InterpolationMode.BILINEAR),
         transforms.ToTensor(),
         transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
     ])
@@ -195,7 +279,14 @@ def main():
     pool = ConcatDataset([train_folder, test_folder])
     labels = np.array(train_folder.targets + test_folder.targets)
     num_classes = len(train_folder.classes)
-    query_idx, train_idx, db_idx = cifar10_i_split(labels, args.seed)
+    val_idx = np.array([], dtype=np.int64)
+    if args.split:
+        query_idx, train_idx, db_idx, val_idx = load_greedyhash_split(args.split, len(pool))
+    else:
+        query_idx, train_idx, db_idx = cifar10_i_split(labels, args.seed)
+    if args.eval_every > 0 and len(val_idx) == 0:
+        sys.exit("--eval-every needs --split with validation queries")
+    val_db_idx = evenly_spaced(np.setdiff1d(db_idx, val_idx), args.val_database_size or None)
     train_idx = evenly_spaced(train_idx, args.train_images)
     db_idx = evenly_spaced(db_idx, args.database_size)
     query_idx = evenly_spaced(query_idx, args.query_size)
@@ -214,6 +305,8 @@ def main():
     model = GreedyHashNet(args.bit, num_classes, args.pretrained).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9,
                                 weight_decay=5e-4)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.lr_step, gamma=0.1)
+    metrics_out = open(args.metrics_out, "w") if args.metrics_out else None
 
     # Timing starts after the first few batches (worker start-up, allocator warm-up) and
     # covers the whole pipeline: loading, forward, loss, backward, SGD step.
@@ -241,6 +334,18 @@ def main():
                 log(f"epoch {epoch + 1} step {step}: loss {loss.item():.4f}")
             global_step += 1
         log(f"epoch {epoch + 1}: mean loss {running_loss / max(seen, 1):.4f}")
+        record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
+                  "loss": running_loss / max(seen, 1)}
+        scheduler.step()
+        done = epoch + 1
+        if args.eval_every > 0 and (done % args.eval_every == 0 or done == args.epochs):
+            result = evaluate(model, eval_loader, val_idx, val_db_idx, labels, num_classes,
+                              device)
+            record.update({"val_" + key: value for key, value in result.items()})
+            log(f"epoch {done}: validation {result}")
+        if metrics_out:
+            metrics_out.write(json.dumps(record) + "\n")
+            metrics_out.flush()
     if device.type == "cuda":
         torch.cuda.synchronize()
     train_img_per_s = timed_images / (time.perf_counter() - t_train) if t_train else None
@@ -252,10 +357,11 @@ def main():
     encode_seconds = time.perf_counter() - t_db
     log(f"encoded {len(query_idx)} queries and {len(db_idx)} database images")
     one_hot = np.eye(num_classes, dtype=np.float32)
-    map_all, no_relevant = mean_average_precision(
-        query_codes.astype(np.float32), one_hot[labels[query_idx]],
-        db_codes.astype(np.float32), one_hot[labels[db_idx]])
+    final_args = (query_codes.astype(np.float32), one_hot[labels[query_idx]],
+                  db_codes.astype(np.float32), one_hot[labels[db_idx]])
+    map_all, no_relevant = mean_average_precision(*final_args)
     eval_seconds = time.perf_counter() - t_eval
+    map_tie_aware = tie_aware_mean_average_precision(*final_args)
     accuracy = float((query_logits.argmax(1) == labels[query_idx]).mean())
 
     rss_self, rss_children = peak_rss_mb()
@@ -265,6 +371,7 @@ def main():
         "encode_img_per_s": len(db_idx) / encode_seconds,
         "eval_seconds": eval_seconds,
         "map": map_all,
+        "map_tie_aware": map_tie_aware,
         "query_accuracy": accuracy,
         "queries_without_relevant": no_relevant,
         "data_load_seconds": data_load_seconds,
@@ -276,6 +383,8 @@ def main():
         "device": str(device),
         "precision": "fp32",
         "bit": args.bit,
+        "input_size": args.input_size,
+        "lr": args.lr,
         "batch_size": args.batch_size,
         "epochs": args.epochs,
         "train_images": int(len(train_idx)),

@@ -9,7 +9,9 @@
 #include <thread>
 
 #include <ATen/Parallel.h>
-#include <c10/core/DeviceGuard.h>
+#include <c10/core/Event.h>
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <torch/types.h>
 
 #include "greedyhash/data/seeded_shuffle.h"
@@ -33,6 +35,18 @@ void check_options(const BatchLoaderOptions& options) {
   }
   if (options.prefetch < 0) {
     throw Error("prefetch depth must be >= 0, got " + std::to_string(options.prefetch));
+  }
+}
+
+// Makes the caller's current stream wait for a batch built on the producer's stream,
+// and tells the caching allocator that the caller's stream uses its memory, so that the
+// producer cannot be handed that memory again before the caller's kernels are done.
+void use_on_current_stream(const Batch& batch, const c10::Event& ready, c10::Device device) {
+  const auto* cuda = c10::impl::getDeviceGuardImpl(c10::kCUDA);
+  const c10::Stream current = cuda->getStream(device);
+  ready.block(current);
+  for (const auto* tensor : {&batch.images, &batch.labels}) {
+    cuda->recordDataPtrOnStream(tensor->storage().data_ptr(), current);
   }
 }
 
@@ -61,6 +75,8 @@ struct BatchLoader::Impl {
   struct Slot {
     std::optional<Batch> batch;
     std::exception_ptr error;
+    // CUDA: recorded on the producer's stream once the batch is complete there.
+    std::optional<c10::Event> ready;
   };
 
   at::Tensor images;
@@ -103,8 +119,14 @@ struct BatchLoader::Impl {
   void produce() {
     // Worker threads start with OpenMP's default thread count, not LibTorch's setting.
     at::init_num_threads();
-    std::optional<c10::DeviceGuard> guard;
-    if (options.device.is_cuda()) guard.emplace(options.device);
+    // CUDA: copies and transforms run on a stream of their own, so that they overlap the
+    // consumer's kernels on its stream; next() orders the two through an event.
+    const bool cuda = options.device.is_cuda();
+    std::optional<c10::StreamGuard> stream;
+    if (cuda) {
+      stream.emplace(
+          c10::impl::getDeviceGuardImpl(c10::kCUDA)->getStreamFromGlobalPool(options.device));
+    }
     at::NoGradGuard no_grad;
     for (int64_t b = 0; b < batches; ++b) {
       {
@@ -116,6 +138,10 @@ struct BatchLoader::Impl {
       Slot slot;
       try {
         slot.batch = build(b);
+        if (cuda) {
+          slot.ready.emplace(c10::kCUDA);
+          slot.ready->record(stream->current_stream());
+        }
       } catch (...) {
         slot.error = std::current_exception();
       }
@@ -213,6 +239,7 @@ std::optional<Batch> BatchLoader::next() {
     impl.failure = slot.error;
     std::rethrow_exception(slot.error);
   }
+  if (slot.ready) use_on_current_stream(*slot.batch, *slot.ready, impl.options.device);
   return std::move(slot.batch);
 }
 

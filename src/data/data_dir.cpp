@@ -7,11 +7,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "greedyhash/error.h"
+#include "greedyhash/serialize/atomic_file.h"
+#include "greedyhash/serialize/sha256.h"
 
 extern char** environ;
 
@@ -89,6 +92,27 @@ TarResult run_tar(const fs::path& archive, const fs::path& folder) {
   return result;
 }
 
+// The archive's SHA-256, remembered in cache_dir/.digests/ under a name derived from the
+// archive's absolute path, size and modification time: hashed again only when one changes.
+std::string archive_digest(const fs::path& archive, const fs::path& cache_dir) {
+  const fs::path absolute = fs::absolute(archive).lexically_normal();
+  const std::string identity =
+      absolute.string() + "\n" + std::to_string(fs::file_size(absolute)) + "\n" +
+      std::to_string(fs::last_write_time(absolute).time_since_epoch().count());
+  const fs::path remembered = cache_dir / ".digests" / sha256_hex(identity).substr(0, 32);
+  std::string digest;
+  if (std::ifstream(remembered) >> digest && digest.size() == 64) return digest;
+  digest = file_sha256_hex(absolute);
+  std::error_code ec;
+  fs::create_directories(remembered.parent_path(), ec);
+  // Remembering is an optimisation: a cache folder that cannot take it only costs a rehash.
+  try {
+    write_file_atomically(remembered, digest);
+  } catch (const Error&) {
+  }
+  return digest;
+}
+
 }  // namespace
 
 fs::path resolve_data_dir(const fs::path& path, const fs::path& cache_dir) {
@@ -109,11 +133,10 @@ fs::path resolve_data_dir(const fs::path& path, const fs::path& cache_dir) {
     throw Error("data path " + path.string() +
                 " is a file but not a .tar.gz/.tgz archive; expected a folder or an archive");
   }
-  const fs::path target = cache_dir / stem;
-  if (fs::is_directory(target)) return data_root(target);
-
   fs::create_directories(cache_dir, ec);
   if (ec) throw Error("cannot create cache folder " + cache_dir.string() + ": " + ec.message());
+  const fs::path target = cache_dir / (stem + "-" + archive_digest(path, cache_dir).substr(0, 16));
+  if (fs::is_directory(target)) return data_root(target);
   std::string temp = (cache_dir / ("." + stem + ".partial-XXXXXX")).string();
   if (::mkdtemp(temp.data()) == nullptr) {
     throw Error("cannot create a folder in " + cache_dir.string() + ": " + std::strerror(errno));

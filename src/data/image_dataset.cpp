@@ -19,15 +19,6 @@ bool ImageDataset::multi_label() const {
   return (labels.sum(1) > 1).any().item<bool>();
 }
 
-ImageDataset select_images(const ImageDataset& dataset, const std::vector<int64_t>& indices) {
-  const auto rows = torch::tensor(indices, torch::kLong);
-  ImageDataset subset;
-  subset.images = dataset.images.index_select(0, rows);
-  subset.labels = dataset.labels.index_select(0, rows);
-  subset.class_names = dataset.class_names;
-  return subset;
-}
-
 at::Tensor one_hot_labels(const std::vector<int64_t>& class_ids, int64_t num_classes) {
   auto labels = torch::zeros({static_cast<int64_t>(class_ids.size()), num_classes}, torch::kUInt8);
   auto* data = labels.data_ptr<uint8_t>();

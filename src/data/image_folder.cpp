@@ -22,7 +22,51 @@ bool is_hidden(const fs::path& path) {
   return path.filename().string().rfind('.', 0) == 0;
 }
 
+bool holds_images(const fs::path& folder) {
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    if (entry.is_regular_file() && !is_hidden(entry.path()) && is_image_file(entry.path())) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// FOLDER/<class>/<image>: no images of its own, and images in each (visible) sub-folder.
+bool has_class_layout(const fs::path& folder) {
+  if (holds_images(folder)) return false;
+  bool any = false;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    if (!entry.is_directory() || is_hidden(entry.path())) continue;
+    if (!holds_images(entry.path())) return false;
+    any = true;
+  }
+  return any;
+}
+
 }  // namespace
+
+ImageFolderListing list_image_collection(const fs::path& folder) {
+  if (!fs::is_directory(folder)) {
+    throw Error("image folder " + folder.string() + " does not exist or is not a folder");
+  }
+  if (has_class_layout(folder)) return list_image_folder(folder);
+  ImageFolderListing listing;
+  const auto options = fs::directory_options::skip_permission_denied;
+  for (auto it = fs::recursive_directory_iterator(folder, options);
+       it != fs::recursive_directory_iterator(); ++it) {
+    if (is_hidden(it->path())) {
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file() && is_image_file(it->path())) listing.files.push_back(it->path());
+  }
+  if (listing.files.empty()) {
+    throw Error("image folder " + folder.string() +
+                " holds no images; expected .jpg, .jpeg or .png files in it or below it");
+  }
+  std::sort(listing.files.begin(), listing.files.end());
+  return listing;
+}
 
 ImageFolderListing list_image_folder(const fs::path& split_dir) {
   if (!fs::is_directory(split_dir)) {

@@ -1,8 +1,10 @@
 #include "greedyhash/data/split.h"
 
-#include <torch/types.h>
 #include <algorithm>
+#include <iterator>
 #include <random>
+
+#include <torch/types.h>
 
 #include "greedyhash/data/seeded_shuffle.h"
 #include "greedyhash/error.h"
@@ -122,6 +124,90 @@ Split make_per_class_split(const at::Tensor& labels, SplitProtocol protocol, uin
   return split;
 }
 
+namespace {
+
+// Sorted `all` without the sorted `removed`.
+std::vector<int64_t> without(const std::vector<int64_t>& all, const std::vector<int64_t>& removed) {
+  std::vector<int64_t> rest;
+  std::set_difference(all.begin(), all.end(), removed.begin(), removed.end(),
+                      std::back_inserter(rest));
+  return rest;
+}
+
+std::vector<int64_t> validation_candidates(const Split& split, int64_t dataset_size) {
+  std::vector<int64_t> excluded;
+  std::set_union(split.query.begin(), split.query.end(), split.train.begin(), split.train.end(),
+                 std::back_inserter(excluded));
+  std::vector<int64_t> candidates = without(split.database, excluded);
+  if (!candidates.empty()) return candidates;
+  std::vector<int64_t> all(static_cast<size_t>(dataset_size));
+  for (int64_t i = 0; i < dataset_size; ++i) all[static_cast<size_t>(i)] = i;
+  return without(all, excluded);
+}
+
+}  // namespace
+
+std::vector<int64_t> draw_validation(const Split& split, const at::Tensor& labels,
+                                     int64_t per_class, uint64_t seed) {
+  if (per_class <= 0) return {};
+  if (!labels.defined() || labels.dim() != 2) {
+    throw Error("validation split needs an N x C label matrix");
+  }
+  const int64_t classes = labels.size(1);
+  const auto flat = labels.to(torch::kCPU, torch::kUInt8).contiguous();
+  const uint8_t* data = flat.data_ptr<uint8_t>();
+  const std::vector<int64_t> candidates = validation_candidates(split, labels.size(0));
+  const auto label_count = [&](int64_t i) {
+    int64_t count = 0;
+    for (int64_t c = 0; c < classes; ++c) count += data[i * classes + c] != 0;
+    return count;
+  };
+  const bool single_label = std::all_of(candidates.begin(), candidates.end(),
+                                        [&](int64_t i) { return label_count(i) == 1; });
+
+  std::mt19937_64 rng(derive_seed(seed, kValidationStream));
+  std::vector<int64_t> validation;
+  const auto take = [&](std::vector<int64_t> pool, int64_t wanted, const std::string& what) {
+    if (static_cast<int64_t>(pool.size()) < wanted) {
+      throw Error("validation split needs " + std::to_string(wanted) + " images " + what +
+                  " outside the query and train lists, but there are only " +
+                  std::to_string(pool.size()) + "; pass a smaller --val-per-class (0 = none)");
+    }
+    fisher_yates_shuffle(pool, rng);
+    validation.insert(validation.end(), pool.begin(), pool.begin() + wanted);
+  };
+  if (single_label) {
+    for (int64_t c = 0; c < classes; ++c) {
+      std::vector<int64_t> members;
+      for (const int64_t i : candidates) {
+        if (data[i * classes + c] != 0) members.push_back(i);
+      }
+      take(std::move(members), per_class, "of class " + std::to_string(c));
+    }
+  } else {
+    take(candidates, per_class * classes, "(" + std::to_string(per_class) + " per class)");
+  }
+  std::sort(validation.begin(), validation.end());
+  return validation;
+}
+
+RetrievalLists test_retrieval(const Split& split) {
+  return {split.query, split.database};
+}
+
+RetrievalLists validation_retrieval(const Split& split, int64_t database_limit) {
+  return {split.validation, evenly_spaced(without(split.database, split.validation), database_limit)};
+}
+
+std::vector<int64_t> evenly_spaced(const std::vector<int64_t>& list, int64_t count) {
+  const auto size = static_cast<int64_t>(list.size());
+  if (count <= 0 || count >= size) return list;
+  std::vector<int64_t> kept;
+  kept.reserve(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) kept.push_back(list[static_cast<size_t>(i * size / count)]);
+  return kept;
+}
+
 void check_split_fits(const Split& split, int64_t dataset_size, const std::string& where) {
   const auto check = [&](const std::vector<int64_t>& list, const char* list_name) {
     for (const auto index : list) {
@@ -135,6 +221,7 @@ void check_split_fits(const Split& split, int64_t dataset_size, const std::strin
   check(split.query, "query");
   check(split.train, "train");
   check(split.database, "database");
+  check(split.validation, "validation");
 }
 
 }  // namespace greedyhash

@@ -56,6 +56,20 @@ class SplitReader {
     return value.get<std::string>();
   }
 
+  // Both lists are sorted: one merge pass finds any shared index.
+  void check_disjoint(const std::vector<int64_t>& a, const char* a_name,
+                      const std::vector<int64_t>& b, const char* b_name) const {
+    size_t i = 0;
+    size_t j = 0;
+    while (i < a.size() && j < b.size()) {
+      if (a[i] == b[j]) {
+        fail("image " + std::to_string(a[i]) + " is in both " + a_name + " and " + b_name +
+             "; expected disjoint lists");
+      }
+      a[i] < b[j] ? ++i : ++j;
+    }
+  }
+
   std::vector<int64_t> runs(const json& object, const char* key, int64_t count) const {
     const auto& list = field(object, key);
     if (!list.is_array()) fail(std::string("\"") + key + "\" must be an array");
@@ -98,7 +112,7 @@ void save_split(const std::filesystem::path& path, const Split& split,
   check_split_fits(split, fingerprint.count, "split for " + path.string());
   json out;
   out["format"] = "greedyhash-split";
-  out["version"] = 1;
+  out["version"] = 2;
   out["protocol"] = split_protocol_name(split.protocol);
   out["seed"] = split.seed;
   out["source"] = source_description;
@@ -106,8 +120,9 @@ void save_split(const std::filesystem::path& path, const Split& split,
   out["order"] = "ascending dataset index";
   out["sizes"] = {{"query", split.query.size()},
                   {"train", split.train.size()},
-                  {"database", split.database.size()}};
-  for (const auto* list : {&split.query, &split.train, &split.database}) {
+                  {"database", split.database.size()},
+                  {"validation", split.validation.size()}};
+  for (const auto* list : {&split.query, &split.train, &split.database, &split.validation}) {
     if (!std::is_sorted(list->begin(), list->end())) {
       throw std::invalid_argument("save_split: index lists must be sorted ascending");
     }
@@ -115,6 +130,7 @@ void save_split(const std::filesystem::path& path, const Split& split,
   out["query"] = encode_runs(split.query);
   out["train"] = encode_runs(split.train);
   out["database"] = encode_runs(split.database);
+  out["validation"] = encode_runs(split.validation);
   write_file_atomically(path, out.dump() + "\n");
 }
 
@@ -134,7 +150,9 @@ SavedSplit load_split(const std::filesystem::path& path, const DatasetFingerprin
   if (!doc.is_object() || !doc.contains("format") || doc["format"] != "greedyhash-split") {
     reader.fail("not a greedyhash split (expected \"format\": \"greedyhash-split\")");
   }
-  if (reader.integer(doc, "version") != 1) reader.fail("unsupported version; expected 1");
+  // Version 1 files (before validation sets) load with an empty validation list.
+  const int64_t version = reader.integer(doc, "version");
+  if (version != 1 && version != 2) reader.fail("unsupported version; expected 1 or 2");
 
   SavedSplit saved;
   try {
@@ -167,16 +185,13 @@ SavedSplit load_split(const std::filesystem::path& path, const DatasetFingerprin
   check_size("query", saved.split.query);
   check_size("train", saved.split.train);
   check_size("database", saved.split.database);
-  // Both lists are sorted: one merge pass finds any shared index.
-  size_t q = 0;
-  size_t t = 0;
-  while (q < saved.split.query.size() && t < saved.split.train.size()) {
-    if (saved.split.query[q] == saved.split.train[t]) {
-      reader.fail("image " + std::to_string(saved.split.query[q]) +
-                  " is in both query and train; expected disjoint lists");
-    }
-    saved.split.query[q] < saved.split.train[t] ? ++q : ++t;
+  if (version >= 2) {
+    saved.split.validation = reader.runs(doc, "validation", count);
+    check_size("validation", saved.split.validation);
   }
+  reader.check_disjoint(saved.split.query, "query", saved.split.train, "train");
+  reader.check_disjoint(saved.split.validation, "validation", saved.split.query, "query");
+  reader.check_disjoint(saved.split.validation, "validation", saved.split.train, "train");
   return saved;
 }
 

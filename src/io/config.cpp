@@ -69,7 +69,9 @@ std::vector<ConfigKey> make_keys() {
       key("weight_decay", T::Float, "SGD weight decay", &Config::weight_decay),
       key("alpha", T::Float, "weight of the quantisation term mean(| |h| - 1 |^3)", &Config::alpha),
       key("seed", T::Int, "seed of the split, the shuffling and the initialisation", &Config::seed),
-      key("eval_every", T::Int, "evaluate every N epochs and after the last (0 = only at the end)",
+      key("eval_every", T::Int,
+          "during training, evaluate every N epochs and after the last, on the set --select "
+          "names, to choose best.pt (0 = never: best.pt is not written)",
           &Config::eval_every),
       key("device", T::String, "auto, cpu, cuda or cuda:N", &Config::device),
       key("threads", T::Int, "CPU threads (0 = one per core)", &Config::threads),
@@ -91,6 +93,18 @@ std::vector<ConfigKey> make_keys() {
           &Config::map_topk),
       key("precision", T::String, "fp32 or bf16 (autocast on CUDA and AVX512-BF16 CPUs)",
           &Config::precision),
+      key("val_per_class", T::Int,
+          "validation queries per class for choosing best.pt, drawn from the database images "
+          "outside the train list and ranked against the rest of the database (0 = none)",
+          &Config::val_per_class),
+      key("val_database_size", T::Int,
+          "rank validation queries against N evenly spaced database images, for a cheaper "
+          "evaluation during training (0 = the whole database)",
+          &Config::val_database_size),
+      key("select", T::String,
+          "what best.pt is chosen on: validation (held-out queries), or query (the test "
+          "queries, as the public implementations do; biases the reported mAP upwards)",
+          &Config::select),
   };
 }
 
@@ -195,6 +209,11 @@ void validate_config(const Config& c, const std::string& source) {
   if (c.map_topk < 0) fail("map_topk", "must be >= 0 (0 = all)");
   if (c.output_dir.empty()) fail("output_dir", "must not be empty");
   if (c.precision != "fp32" && c.precision != "bf16") fail("precision", "must be fp32 or bf16");
+  if (c.val_per_class < 0) fail("val_per_class", "must be >= 0 (0 = no validation set)");
+  if (c.val_database_size < 0) fail("val_database_size", "must be >= 0 (0 = the whole database)");
+  if (c.select != "validation" && c.select != "query") {
+    fail("select", "must be validation or query; got '" + c.select + "'");
+  }
   static const std::vector<std::string> datasets = {"cifar10-1", "cifar10-2", "cifar10", "list"};
   if (std::find(datasets.begin(), datasets.end(), c.dataset) == datasets.end()) {
     fail("dataset", "must be one of cifar10-1, cifar10-2, cifar10, list; got '" + c.dataset + "'");

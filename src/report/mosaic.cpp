@@ -22,6 +22,8 @@ cv::Scalar frame_colour(TileFrame frame) {
       return {60, 180, 60};
     case TileFrame::Irrelevant:
       return {40, 40, 220};
+    case TileFrame::Unlabelled:
+      return {150, 150, 150};
     case TileFrame::Query:
       break;
   }

@@ -42,19 +42,22 @@ double Progress::items_per_second() const {
   return s > 0 ? static_cast<double>(items_) / s : 0.0;
 }
 
+bool Progress::due(int64_t steps_done) const {
+  if (live_) {
+    return std::chrono::steady_clock::now() - last_draw_ >= std::chrono::milliseconds(200) ||
+           steps_done == total_steps_;
+  }
+  return steps_done % plain_every_ == 0 && steps_done != total_steps_;
+}
+
 void Progress::update(int64_t steps_done, int64_t items_done, const std::string& note) {
+  const bool print_now = due(steps_done);
   steps_ = steps_done;
   items_ = items_done;
   note_ = note;
-  const auto now = std::chrono::steady_clock::now();
-  if (live_) {
-    if (now - last_draw_ >= std::chrono::milliseconds(200) || steps_ == total_steps_) {
-      last_draw_ = now;
-      print(false);
-    }
-  } else if (steps_ % plain_every_ == 0 && steps_ != total_steps_) {
-    print(false);
-  }
+  if (!print_now) return;
+  last_draw_ = std::chrono::steady_clock::now();
+  print(false);
 }
 
 void Progress::finish() {

@@ -26,6 +26,7 @@ struct Plan {
   int64_t top_k = 0;  // resolved: 1..N
   bool tie_aware = false;
   bool pr_curve = false;
+  std::optional<int> radius;
   std::vector<int64_t> precision_at;  // resolved: 1..N
 };
 
@@ -66,40 +67,100 @@ std::vector<long double> harmonic_numbers(int64_t n) {
   return h;
 }
 
-// Expected AP over all orders within each tie group (McSherry & Najork 2008).
-// A group of n items at one distance, r of them relevant, follows `before` items of
-// which `relevant_before` are relevant. At place t (1..n) of the group, an item is
-// relevant with probability r/n; given that, the expected number of relevant items among
-// the t - 1 places before it is (t - 1)(r - 1)/(n - 1) (hypergeometric). So the group
-// adds
+// The tie group (distance) that holds rank n (1..N): the first n ranks are the groups
+// before it, whole, and its first n - items_before[d] items.
+size_t group_holding_rank(const std::vector<int64_t>& items_before, int64_t n) {
+  size_t d = 0;
+  while (d + 1 < items_before.size() && items_before[d + 1] < n) ++d;
+  return d;
+}
+
+// Expected sum of j / p over the relevant items of one tie group, over all its orders
+// (McSherry & Najork 2008). A group of n items, r of them relevant, follows `before`
+// items of which `relevant_before` are relevant. At place t (1..n) of the group, an item
+// is relevant with probability r/n; given that, the expected number of relevant items
+// among the t - 1 places before it is (t - 1)(r - 1)/(n - 1) (hypergeometric). So the
+// sum is
 //   (r/n) * sum_{t=1..n} (A + b (t - 1)) / (before + t),  A = relevant_before + 1,
 //                                                         b = (r - 1)/(n - 1),
-// and writing A + b (t - 1) = b (before + t) + (A - b (before + 1)) turns the sum into
-//   b n + (A - b (before + 1)) (H[before + n] - H[before]).
+// and writing A + b (t - 1) = b (before + t) + (A - b (before + 1)) turns it into
+//   (r/n) * (b n + (A - b (before + 1)) (H[before + n] - H[before])).
 // For n = 1 only t = 1 occurs and any b gives the same value; b = 0 avoids 0/0.
-double tie_aware_average_precision(const std::vector<uint32_t>& items_at,
-                                   const std::vector<uint32_t>& relevant_at,
+long double expected_precision_sum(int64_t n, int64_t r, int64_t before, int64_t relevant_before,
                                    const std::vector<long double>& harmonic) {
-  int64_t total_relevant = 0;
-  for (const uint32_t r : relevant_at) total_relevant += r;
-  if (total_relevant == 0) return 0.0;
-  long double sum = 0.0L;
-  int64_t before = 0;
-  int64_t relevant_before = 0;
-  for (size_t d = 0; d < items_at.size(); ++d) {
-    const int64_t n = items_at[d];
-    const int64_t r = relevant_at[d];
-    if (r > 0) {
-      const long double b = n > 1 ? static_cast<long double>(r - 1) / (n - 1) : 0.0L;
-      const long double a = static_cast<long double>(relevant_before + 1);
-      const long double dh =
-          harmonic[static_cast<size_t>(before + n)] - harmonic[static_cast<size_t>(before)];
-      sum += static_cast<long double>(r) / n * (b * n + (a - b * (before + 1)) * dh);
-    }
-    before += n;
-    relevant_before += r;
+  if (r == 0) return 0.0L;
+  const long double b = n > 1 ? static_cast<long double>(r - 1) / (n - 1) : 0.0L;
+  const long double a = static_cast<long double>(relevant_before + 1);
+  const long double dh =
+      harmonic[static_cast<size_t>(before + n)] - harmonic[static_cast<size_t>(before)];
+  return static_cast<long double>(r) / n * (b * n + (a - b * (before + 1)) * dh);
+}
+
+// Hypergeometric probabilities this far below the most likely one are left out.
+constexpr long double kNegligibleWeight = 1e-30L;
+
+struct TieAwareAp {
+  double ap = 0.0;
+  bool any_relevant = false;  // a relevant item within the top K in some order (else AP 0)
+};
+
+// Tie-aware AP@K: the expected AP@K over all orders within each tie group. Rank K falls
+// into group c (group_holding_rank) of n items, r of them relevant, after B items of which
+// R_B are relevant; the first m = K - B places of c are inside the top K. The number X of
+// relevant items in those m places is hypergeometric,
+//   P(X = x) = C(r, x) C(n - r, m - x) / C(n, m),   max(0, m - n + r) <= x <= min(r, m),
+// and sets the denominator R_B + x of AP@K. Given X = x, the relevant places are a
+// uniformly random x-subset of the m, so those places add expected_precision_sum(m, x, B,
+// R_B). The groups before c add S (the sum of their expected_precision_sum) whatever the
+// order within c. Hence
+//   E[AP@K] = sum_x P(X = x) (S + expected_precision_sum(m, x, B, R_B)) / (R_B + x),
+// a term being 0 where R_B + x = 0 (no relevant item within the top K: AP 0). At K = N,
+// X = r and this is the tie-aware AP@all. The sum starts at the most likely x and walks
+// outwards with the ratios of consecutive probabilities until they fall below
+// kNegligibleWeight of it; the distribution is log-concave, so the part left out is below
+// 1e-30 N, far under double precision for any database this code takes.
+TieAwareAp tie_aware_average_precision(const std::vector<uint32_t>& items_at,
+                                       const std::vector<uint32_t>& relevant_at,
+                                       const std::vector<int64_t>& items_before,
+                                       const std::vector<int64_t>& relevant_before, int64_t top_k,
+                                       const std::vector<long double>& harmonic) {
+  const size_t c = group_holding_rank(items_before, top_k);
+  long double whole_groups = 0.0L;
+  for (size_t d = 0; d < c; ++d) {
+    whole_groups += expected_precision_sum(items_at[d], relevant_at[d], items_before[d],
+                                           relevant_before[d], harmonic);
   }
-  return static_cast<double>(sum / total_relevant);
+  const int64_t n = items_at[c];
+  const int64_t r = relevant_at[c];
+  const int64_t before = items_before[c];
+  const int64_t relevant_b = relevant_before[c];
+  const int64_t m = top_k - before;
+  const int64_t lowest = std::max<int64_t>(0, m - (n - r));
+  const int64_t highest = std::min(r, m);
+  if (relevant_b + highest == 0) return {};
+  const auto ap_given = [&](int64_t x) {
+    if (relevant_b + x == 0) return 0.0L;
+    return (whole_groups + expected_precision_sum(m, x, before, relevant_b, harmonic)) /
+           static_cast<long double>(relevant_b + x);
+  };
+  using LD = long double;
+  const auto mode =
+      std::clamp(static_cast<int64_t>(LD(m + 1) * LD(r + 1) / LD(n + 2)), lowest, highest);
+  long double weight_sum = 1.0L;
+  long double expectation = ap_given(mode);
+  long double weight = 1.0L;
+  for (int64_t x = mode; x < highest && weight >= kNegligibleWeight; ++x) {
+    weight *= LD(r - x) * LD(m - x) / (LD(x + 1) * LD(n - r - m + x + 1));  // P(x+1)/P(x)
+    weight_sum += weight;
+    expectation += weight * ap_given(x + 1);
+  }
+  weight = 1.0L;
+  for (int64_t x = mode; x > lowest && weight >= kNegligibleWeight; --x) {
+    weight *= LD(x) * LD(n - r - m + x) / (LD(r - x + 1) * LD(m - x + 1));  // P(x-1)/P(x)
+    weight_sum += weight;
+    expectation += weight * ap_given(x - 1);
+  }
+  return {static_cast<double>(expectation / weight_sum), true};
 }
 
 // Per-block partial sums of the curve-like metrics.
@@ -109,6 +170,9 @@ struct BlockSums {
   std::vector<double> recall_sum;
   int64_t recall_queries = 0;
   std::vector<double> precision_at_sum;  // [index into plan.precision_at]
+  double radius_precision_sum = 0.0;
+  double radius_recall_sum = 0.0;
+  int64_t radius_retrieving_nothing = 0;
 };
 
 struct QueryResults {
@@ -116,6 +180,8 @@ struct QueryResults {
   std::vector<uint8_t> ap_had_relevant;
   std::vector<double> ap_tie_aware;
   std::vector<uint8_t> any_relevant;
+  std::vector<double> ap_tie_aware_top_k;
+  std::vector<uint8_t> tie_aware_top_k_had_relevant;
 };
 
 class Evaluator {
@@ -139,6 +205,10 @@ class Evaluator {
     results_.ap_had_relevant.assign(static_cast<size_t>(num_queries), 0);
     results_.ap_tie_aware.assign(static_cast<size_t>(num_queries), 0.0);
     results_.any_relevant.assign(static_cast<size_t>(num_queries), 0);
+    if (tie_aware_top_k()) {
+      results_.ap_tie_aware_top_k.assign(static_cast<size_t>(num_queries), 0.0);
+      results_.tie_aware_top_k_had_relevant.assign(static_cast<size_t>(num_queries), 0);
+    }
     const int64_t num_blocks = (num_queries + kQueryBlock - 1) / kQueryBlock;
     blocks_.assign(static_cast<size_t>(num_blocks), BlockSums{});
 
@@ -208,10 +278,8 @@ class Evaluator {
     results_.any_relevant[static_cast<size_t>(q)] = total_relevant > 0;
 
     if (record_hits_) stable_order_metrics(q, scan, s, sums);
-    if (plan_.tie_aware) {
-      results_.ap_tie_aware[static_cast<size_t>(q)] =
-          tie_aware_average_precision(scan.items_at, scan.relevant_at, harmonic_);
-    }
+    if (plan_.tie_aware) tie_aware_metrics(q, scan, s);
+    if (plan_.radius) within_radius(scan, s, total_relevant, sums);
     if (plan_.pr_curve) {
       int64_t retrieved = 0;
       int64_t retrieved_relevant = 0;
@@ -229,6 +297,38 @@ class Evaluator {
       if (total_relevant > 0) ++sums.recall_queries;
     }
   }
+
+  // Tie-aware AP@all, and @top_k when that is less.
+  void tie_aware_metrics(int64_t q, const detail::QueryScan& scan, const Scratch& s) {
+    const auto ap_at = [&](int64_t k) {
+      return tie_aware_average_precision(scan.items_at, scan.relevant_at, s.items_before,
+                                         s.relevant_before, k, harmonic_);
+    };
+    results_.ap_tie_aware[static_cast<size_t>(q)] = ap_at(database_.size()).ap;
+    if (tie_aware_top_k()) {
+      const TieAwareAp at_k = ap_at(plan_.top_k);
+      results_.ap_tie_aware_top_k[static_cast<size_t>(q)] = at_k.ap;
+      results_.tie_aware_top_k_had_relevant[static_cast<size_t>(q)] = at_k.any_relevant;
+    }
+  }
+
+  // Everything within the radius is retrieved: the distance histograms up to it suffice.
+  void within_radius(const detail::QueryScan& scan, const Scratch& s, int64_t total_relevant,
+                     BlockSums& sums) const {
+    const size_t last = static_cast<size_t>(std::min(*plan_.radius, bits_));
+    const int64_t retrieved = s.items_before[last] + scan.items_at[last];
+    const int64_t relevant = s.relevant_before[last] + scan.relevant_at[last];
+    if (retrieved > 0) {
+      sums.radius_precision_sum += static_cast<double>(relevant) / retrieved;
+    } else {
+      ++sums.radius_retrieving_nothing;
+    }
+    if (total_relevant > 0) {
+      sums.radius_recall_sum += static_cast<double>(relevant) / total_relevant;
+    }
+  }
+
+  bool tie_aware_top_k() const { return plan_.tie_aware && plan_.top_k < database_.size(); }
 
   // AP@top_k and precision@N in the stable order. A relevant item at distance d that
   // has m items of its tie group before it (in database order) sits at rank
@@ -299,15 +399,13 @@ class Evaluator {
   // relevant items of the cut groups d*, which arrive in group order.
   void precision_at_n(const detail::QueryScan& scan, Scratch& s, BlockSums& sums) const {
     const size_t num_n = plan_.precision_at.size();
-    const size_t groups = static_cast<size_t>(bits_) + 1;
     s.cut_group.resize(num_n);
     s.cut_position.resize(num_n);
     s.first_n_relevant.assign(num_n, 0);
     std::fill(s.is_cut.begin(), s.is_cut.end(), 0);
     for (size_t t = 0; t < num_n; ++t) {
       const int64_t n = plan_.precision_at[t];
-      size_t d = 0;
-      while (d + 1 < groups && s.items_before[d + 1] < n) ++d;
+      const size_t d = group_holding_rank(s.items_before, n);
       s.cut_group[t] = static_cast<uint32_t>(d);
       s.cut_position[t] = n - s.items_before[d];
       s.first_n_relevant[t] = s.relevant_before[d];
@@ -357,6 +455,11 @@ class Evaluator {
       r.map_tie_aware =
           summarise(results_.ap_tie_aware, results_.any_relevant, database_.size(), true);
     }
+    if (tie_aware_top_k()) {
+      r.map_tie_aware_top_k = summarise(results_.ap_tie_aware_top_k,
+                                        results_.tie_aware_top_k_had_relevant, plan_.top_k, true);
+    }
+    if (plan_.radius) r.within_radius = within_radius_means(num_queries);
     if (plan_.pr_curve) {
       PrecisionRecallCurve curve;
       const size_t groups = static_cast<size_t>(bits_) + 1;
@@ -392,6 +495,19 @@ class Evaluator {
     return r;
   }
 
+  RadiusPrecisionRecall within_radius_means(double num_queries) const {
+    RadiusPrecisionRecall w;
+    w.radius = *plan_.radius;
+    for (const BlockSums& block : blocks_) {
+      w.precision += block.radius_precision_sum;
+      w.recall += block.radius_recall_sum;
+      w.num_queries_retrieving_nothing += block.radius_retrieving_nothing;
+    }
+    w.precision /= num_queries;
+    w.recall /= num_queries;
+    return w;
+  }
+
   const LabeledCodes& queries_;
   const LabeledCodes& database_;
   const Plan plan_;
@@ -405,55 +521,78 @@ class Evaluator {
 };
 
 Plan make_plan(const LabeledCodes& queries, const LabeledCodes& database, bool stable_map,
-               int64_t top_k, bool tie_aware, bool pr_curve, const std::vector<int64_t>& ns) {
+               const RetrievalOptions& options) {
   validate(queries, database);
   Plan plan;
   plan.stable_map = stable_map;
-  plan.top_k = resolve_count(top_k, database.size(), "top_k");
-  plan.tie_aware = tie_aware;
-  plan.pr_curve = pr_curve;
-  for (const int64_t n : ns) {
+  plan.top_k = resolve_count(options.top_k, database.size(), "top_k");
+  plan.tie_aware = options.tie_aware;
+  plan.pr_curve = options.pr_curve;
+  if (options.hamming_radius && *options.hamming_radius < 0) {
+    throw Error("the Hamming radius must be >= 0, got " + std::to_string(*options.hamming_radius));
+  }
+  plan.radius = options.hamming_radius;
+  for (const int64_t n : options.precision_at) {
     plan.precision_at.push_back(resolve_count(n, database.size(), "precision@N's N"));
   }
   return plan;
+}
+
+// Options asking for mAP@top_k alone; the single-metric functions switch one more on.
+RetrievalOptions only_map(int64_t top_k = 0) {
+  RetrievalOptions options;
+  options.top_k = top_k;
+  options.tie_aware = false;
+  options.pr_curve = false;
+  options.hamming_radius.reset();
+  return options;
+}
+
+RetrievalReport run_plan(const LabeledCodes& queries, const LabeledCodes& database, bool stable_map,
+                         const RetrievalOptions& options) {
+  return Evaluator(queries, database, make_plan(queries, database, stable_map, options)).run();
 }
 
 }  // namespace
 
 RetrievalReport evaluate_retrieval(const LabeledCodes& queries, const LabeledCodes& database,
                                    const RetrievalOptions& options) {
-  return Evaluator(queries, database,
-                   make_plan(queries, database, true, options.top_k, options.tie_aware,
-                             options.pr_curve, options.precision_at))
-      .run();
+  return run_plan(queries, database, true, options);
 }
 
 MeanAveragePrecision mean_average_precision(const LabeledCodes& queries,
                                             const LabeledCodes& database, int64_t top_k) {
-  return Evaluator(queries, database, make_plan(queries, database, true, top_k, false, false, {}))
-      .run()
-      .map;
+  return run_plan(queries, database, true, only_map(top_k)).map;
 }
 
 MeanAveragePrecision tie_aware_mean_average_precision(const LabeledCodes& queries,
-                                                      const LabeledCodes& database) {
-  return *Evaluator(queries, database, make_plan(queries, database, false, 0, true, false, {}))
-              .run()
-              .map_tie_aware;
+                                                      const LabeledCodes& database, int64_t top_k) {
+  RetrievalOptions options = only_map(top_k);
+  options.tie_aware = true;
+  RetrievalReport report = run_plan(queries, database, false, options);
+  return report.map_tie_aware_top_k ? std::move(*report.map_tie_aware_top_k)
+                                    : std::move(*report.map_tie_aware);
 }
 
 PrecisionRecallCurve precision_recall_curve(const LabeledCodes& queries,
                                             const LabeledCodes& database) {
-  return *Evaluator(queries, database, make_plan(queries, database, false, 0, false, true, {}))
-              .run()
-              .pr_curve;
+  RetrievalOptions options = only_map();
+  options.pr_curve = true;
+  return *run_plan(queries, database, false, options).pr_curve;
+}
+
+RadiusPrecisionRecall precision_recall_within_radius(const LabeledCodes& queries,
+                                                     const LabeledCodes& database, int radius) {
+  RetrievalOptions options = only_map();
+  options.hamming_radius = radius;
+  return *run_plan(queries, database, false, options).within_radius;
 }
 
 PrecisionAtN precision_at_n(const LabeledCodes& queries, const LabeledCodes& database,
                             const std::vector<int64_t>& ns) {
-  return Evaluator(queries, database, make_plan(queries, database, false, 0, false, false, ns))
-      .run()
-      .precision_at_n;
+  RetrievalOptions options = only_map();
+  options.precision_at = ns;
+  return run_plan(queries, database, false, options).precision_at_n;
 }
 
 }  // namespace greedyhash

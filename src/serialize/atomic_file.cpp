@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <regex>
 #include <string>
 
 #include "greedyhash/error.h"
@@ -59,6 +60,29 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
     ::unlink(temp.c_str());
     throw Error("cannot write " + path.string() + " (rename): " + reason);
   }
+  // The rename lives in the folder's own data: without this, a power cut can bring the
+  // old file back (or none, for a new one) although the new data are on disk.
+  const int folder_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
+  if (folder_fd < 0 || ::fsync(folder_fd) != 0) {
+    const std::string reason = errno_text();
+    if (folder_fd >= 0) ::close(folder_fd);
+    throw Error("cannot write " + path.string() + " (fsync of its folder): " + reason);
+  }
+  ::close(folder_fd);
+}
+
+int remove_stale_temporary_files(const std::filesystem::path& folder) {
+  static const std::regex temporary_name(R"(\..+\.tmp-[A-Za-z0-9]{6})");
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    if (entry.is_regular_file(ec) &&
+        std::regex_match(entry.path().filename().string(), temporary_name) &&
+        std::filesystem::remove(entry.path(), ec)) {
+      ++removed;
+    }
+  }
+  return removed;
 }
 
 }  // namespace greedyhash

@@ -32,7 +32,9 @@ StateDict model_tensors(const GreedyHash& model) {
   return tensors;
 }
 
-const c10::IValue& entry(const TorchSaveDict& dict, const std::string& key, const fs::path& file) {
+// Keys are C strings so that no call creates a temporary std::string: GCC 13+ flags a
+// returned reference as dangling (-Wdangling-reference) whenever an argument is one.
+const c10::IValue& entry(const TorchSaveDict& dict, const char* key, const fs::path& file) {
   const c10::IValue* value = dict.find(key);
   if (value == nullptr) {
     throw Error(file.string() + ": not a greedyhash checkpoint (no entry \"" + key + "\")");
@@ -40,7 +42,7 @@ const c10::IValue& entry(const TorchSaveDict& dict, const std::string& key, cons
   return *value;
 }
 
-int64_t int_entry(const TorchSaveDict& dict, const std::string& key, const fs::path& file) {
+int64_t int_entry(const TorchSaveDict& dict, const char* key, const fs::path& file) {
   const auto& value = entry(dict, key, file);
   if (!value.isInt()) {
     throw Error(file.string() + ": not a greedyhash checkpoint (entry \"" + key +
@@ -69,7 +71,24 @@ CheckpointMeta parse_meta(const TorchSaveDict& dict, const fs::path& file) {
   }
   meta.map = map.isDouble() ? map.toDouble() : static_cast<double>(map.toInt());
   meta.config_json = config.toStringRef();
+  if (version >= 2) {
+    const auto& selection = entry(dict, "selection", file);
+    if (!selection.isString()) {
+      throw Error(file.string() + ": not a greedyhash checkpoint (\"selection\" must be a string)");
+    }
+    meta.selection = selection.toStringRef();
+  } else {
+    meta.selection = "query";
+  }
   return meta;
+}
+
+// Where an optimiser's parameters live (the first one's device; a model is on one device).
+at::Device parameters_device(const torch::optim::Optimizer& optimizer) {
+  for (const auto& group : optimizer.param_groups()) {
+    if (!group.params().empty()) return group.params().front().device();
+  }
+  return at::Device(at::kCPU);
 }
 
 }  // namespace
@@ -89,6 +108,7 @@ void save_checkpoint(const fs::path& file, const GreedyHash& model, const Checkp
   entries.insert("epoch", meta.epoch);
   entries.insert("map", meta.map);
   entries.insert("config", meta.config_json);
+  entries.insert("selection", meta.selection);
   entries.insert("format_version", kCheckpointFormatVersion);
   write_torch_save_dict(file, entries);
 }
@@ -165,8 +185,10 @@ TrainingState load_training_state(const fs::path& file, torch::optim::Optimizer&
   if (!fs::is_regular_file(file, ec)) throw Error(name + ": no such training state file");
   TrainingState state;
   try {
+    // The momentum buffers go where the parameters are (a GPU when training on one); the
+    // generator states are read back to the CPU below.
     torch::serialize::InputArchive archive;
-    archive.load_from(name, at::Device(at::kCPU));
+    archive.load_from(name, parameters_device(optimizer));
     c10::IValue value;
     if (!archive.try_read("format_version", value) || !value.isInt()) {
       throw Error(name + ": not a greedyhash training state file");
@@ -182,14 +204,14 @@ TrainingState load_training_state(const fs::path& file, torch::optim::Optimizer&
 
     // Read every generator state before changing anything.
     archive.read("rng_cpu", value);
-    const at::Tensor cpu_state = value.toTensor();
+    const at::Tensor cpu_state = value.toTensor().cpu();
     archive.read("cuda_devices", value);
     const int64_t saved_cuda = value.toInt();
     const int64_t present_cuda = torch::cuda::is_available() ? torch::cuda::device_count() : 0;
     std::vector<at::Tensor> cuda_states;
     for (int64_t i = 0; i < std::min(saved_cuda, present_cuda); ++i) {
       archive.read("rng_cuda_" + std::to_string(i), value);
-      cuda_states.push_back(value.toTensor());
+      cuda_states.push_back(value.toTensor().cpu());
     }
     torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);

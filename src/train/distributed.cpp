@@ -1,7 +1,12 @@
 #include "greedyhash/train/distributed.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
 
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -56,6 +61,88 @@ bool is_loopback(const std::string& address) {
   return address == "localhost" || address.rfind("127.", 0) == 0 || address == "::1";
 }
 
+enum class StoreRole {
+  kRendezvous,  // counts itself in and waits for all ranks; rank 0 hosts the server
+  kObserver,    // a further client that joins no count (the failure watchdog)
+};
+
+// A connection to the job's TCPStore.
+c10::intrusive_ptr<c10d::Store> connect_store(const DistributedOptions& options, StoreRole role,
+                                              std::chrono::milliseconds timeout) {
+  c10d::TCPStoreOptions store_options;
+  store_options.port = static_cast<std::uint16_t>(options.master_port);
+  store_options.timeout = timeout;
+  if (role == StoreRole::kRendezvous) {
+    store_options.isServer = options.rank == 0;
+    store_options.numWorkers = static_cast<size_t>(options.world_size);
+    store_options.waitWorkers = true;
+  } else {
+    store_options.isServer = false;
+    store_options.waitWorkers = false;
+  }
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  // LibTorch 2.4 made the libuv server backend the default, and builds without libuv
+  // (Debian's) then refuse to start a store; the classic backend is in every build.
+  store_options.useLibUV = false;
+#endif
+  return c10::make_intrusive<c10d::TCPStore>(options.master_addr, store_options);
+}
+
+// The store key a failing rank writes its message under.
+const char* const kFailureKey = "greedyhash/failure";
+
+// Polls the store for a failure another rank reported and ends this process when one
+// appears. It has its own store connection (no sharing with the process group) with a
+// short timeout; an unreachable store is ignored here: it means rank 0 has gone, which
+// the collectives report themselves.
+class FailureWatchdog {
+ public:
+  FailureWatchdog(const DistributedOptions& options, const std::atomic<bool>* reported_here)
+      : reported_here_(reported_here) {
+    store_ = connect_store(options, StoreRole::kObserver, std::chrono::seconds(5));
+    thread_ = std::thread(
+        [this, rank = options.rank, world = options.world_size] { watch(rank, world); });
+  }
+
+  ~FailureWatchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void watch(int64_t rank, int64_t world) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!changed_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stop_; })) {
+      std::string message;
+      try {
+        if (!store_->check({kFailureKey})) continue;
+        const std::vector<uint8_t> bytes = store_->get(kFailureKey);
+        message.assign(bytes.begin(), bytes.end());
+      } catch (const std::exception&) {
+        continue;
+      }
+      if (*reported_here_) continue;  // this rank's own report: it is already unwinding
+      std::fprintf(stderr, "greedyhash: error: %s; rank %lld of %lld stops too\n", message.c_str(),
+                   static_cast<long long>(rank), static_cast<long long>(world));
+      std::fflush(stderr);
+      // Wherever the main thread is blocked (a collective, a long evaluation), this is
+      // the only way out; files are written atomically, so nothing is left half-written.
+      std::_Exit(1);
+    }
+  }
+
+  const std::atomic<bool>* reported_here_;
+  c10::intrusive_ptr<c10d::Store> store_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 DistributedOptions distributed_options_from_env() {
@@ -99,10 +186,13 @@ std::vector<int64_t> padded_shard(const std::vector<int64_t>& items, int64_t ran
 struct DistributedContext::Impl {
   DistributedOptions options;
   std::string backend_name = "none";
+  // Where collectives run: the CUDA device for NCCL, the CPU for Gloo.
+  c10::Device collective_device = c10::Device(c10::kCPU);
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<Backend> group;
-  int64_t reduced_bytes = 0;
   double reduce_seconds = 0;
+  std::atomic<bool> reported_failure{false};
+  std::unique_ptr<FailureWatchdog> watchdog;
 
   // Waits for `work`; any failure (peer gone, timeout) becomes one greedyhash::Error.
   void wait(const c10::intrusive_ptr<c10d::Work>& work, const std::string& what) const {
@@ -129,13 +219,7 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
   if (options.world_size <= 1) return;
   const std::string where = options.master_addr + ":" + std::to_string(options.master_port);
   try {
-    c10d::TCPStoreOptions store_options;
-    store_options.port = static_cast<std::uint16_t>(options.master_port);
-    store_options.isServer = options.rank == 0;
-    store_options.numWorkers = static_cast<size_t>(options.world_size);
-    store_options.waitWorkers = true;
-    store_options.timeout = options.timeout;
-    impl_->store = c10::make_intrusive<c10d::TCPStore>(options.master_addr, store_options);
+    impl_->store = connect_store(options, StoreRole::kRendezvous, options.timeout);
   } catch (const std::exception& e) {
     throw Error(impl_->failure("rendezvous at " + where, e));
   }
@@ -148,6 +232,7 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
           impl_->store, static_cast<int>(options.rank), static_cast<int>(options.world_size),
           nccl_options);
       impl_->backend_name = "nccl";
+      impl_->collective_device = device;
     }
 #endif
     if (!impl_->group) {
@@ -170,6 +255,7 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
           gloo_options);
       impl_->backend_name = "gloo";
     }
+    impl_->watchdog = std::make_unique<FailureWatchdog>(options, &impl_->reported_failure);
   } catch (const std::exception& e) {
     throw Error(impl_->failure("process group setup via " + where, e));
   }
@@ -236,7 +322,6 @@ void DistributedContext::average_gradients(const std::vector<at::Tensor>& parame
     bucket.flat = torch::cat(flat_parts);
     std::vector<at::Tensor> one{bucket.flat};
     bucket.work = impl_->group->allreduce(one);
-    impl_->reduced_bytes += bucket.flat.numel() * static_cast<int64_t>(bucket.flat.element_size());
   }
   const double scale = 1.0 / static_cast<double>(world_size());
   for (auto& bucket : buckets) {
@@ -254,27 +339,26 @@ void DistributedContext::average_gradients(const std::vector<at::Tensor>& parame
 
 at::Tensor DistributedContext::all_gather_rows(const at::Tensor& rows) {
   if (!enabled()) return rows;
-  const at::Tensor input = rows.contiguous();
+  const at::Tensor input = rows.to(impl_->collective_device).contiguous();
   std::vector<std::vector<at::Tensor>> outputs(1);
   for (int64_t r = 0; r < world_size(); ++r) outputs[0].push_back(torch::empty_like(input));
   std::vector<at::Tensor> inputs{input};
   impl_->wait(impl_->group->allgather(outputs, inputs), "all-gather");
-  return torch::cat(outputs[0]);
+  return torch::cat(outputs[0]).to(rows.device());
 }
 
 void DistributedContext::check_identical(const std::vector<at::Tensor>& tensors) {
   if (!enabled() || tensors.empty()) return;
   torch::NoGradGuard no_grad;
-  const auto n = static_cast<int64_t>(tensors.size());
-  at::Tensor sums = torch::empty({1, 2 * n}, torch::kDouble);
-  for (int64_t i = 0; i < n; ++i) {
-    const at::Tensor value =
-        tensors[static_cast<size_t>(i)].detach().to(torch::kCPU, torch::kDouble);
-    sums[0][2 * i] = value.sum().item<double>();
-    sums[0][2 * i + 1] = value.square().sum().item<double>();
+  // Per tensor, the sum of its float32 bit patterns as integers: exact and independent of
+  // summation order and hardware (replicas are bit-identical, not merely close), computed
+  // where the tensor lives and without a copy of it.
+  std::vector<at::Tensor> fingerprints;
+  for (const auto& tensor : tensors) {
+    TORCH_CHECK(tensor.scalar_type() == at::kFloat, "check_identical compares float32 tensors");
+    fingerprints.push_back(tensor.detach().contiguous().view({-1}).view(at::kInt).sum(at::kLong));
   }
-  if (impl_->backend_name != "gloo") sums = sums.to(tensors.front().device());
-  const at::Tensor all = all_gather_rows(sums).to(torch::kCPU);
+  const at::Tensor all = all_gather_rows(torch::stack(fingerprints).view({1, -1})).cpu();
   for (int64_t r = 1; r < world_size(); ++r) {
     if (!torch::equal(all[r], all[0])) {
       throw Error("distributed replicas diverged: the parameters of rank " + std::to_string(r) +
@@ -288,8 +372,15 @@ void DistributedContext::barrier() {
   impl_->wait(impl_->group->barrier(), "barrier");
 }
 
-int64_t DistributedContext::reduced_bytes() const {
-  return impl_->reduced_bytes;
+void DistributedContext::report_failure(const std::string& message) noexcept {
+  if (!enabled() || impl_->reported_failure.exchange(true)) return;
+  try {
+    const std::string text = "rank " + std::to_string(rank()) + " of " +
+                             std::to_string(world_size()) + " failed: " + first_line(message);
+    impl_->store->set(kFailureKey, std::vector<uint8_t>(text.begin(), text.end()));
+  } catch (const std::exception&) {
+    // The store is gone (rank 0 exited): the peers' collectives fail on their own.
+  }
 }
 
 double DistributedContext::reduce_seconds() const {

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <optional>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -47,11 +50,11 @@ namespace {
 
 // The metrics part of an evaluation, from the encoded images `needed` (sorted).
 Evaluation evaluate_encoded(const EncodedImages& all, const std::vector<int64_t>& needed,
-                            const Split& split, const EvaluationOptions& options,
+                            const RetrievalLists& lists, const EvaluationOptions& options,
                             double encode_seconds) {
   Evaluation evaluation;
-  evaluation.query = select_rows(all, positions_in(needed, split.query));
-  evaluation.database = select_rows(all, positions_in(needed, split.database));
+  evaluation.query = select_rows(all, positions_in(needed, lists.queries));
+  evaluation.database = select_rows(all, positions_in(needed, lists.database));
   evaluation.encode_seconds = encode_seconds;
 
   const auto start = std::chrono::steady_clock::now();
@@ -60,7 +63,7 @@ Evaluation evaluate_encoded(const EncodedImages& all, const std::vector<int64_t>
   retrieval.tie_aware = true;
   retrieval.pr_curve = options.curves;
   if (options.curves) {
-    retrieval.precision_at = precision_cutoffs(static_cast<int64_t>(split.database.size()));
+    retrieval.precision_at = precision_cutoffs(static_cast<int64_t>(lists.database.size()));
   }
   evaluation.retrieval = evaluate_retrieval(labeled_codes(evaluation.query),
                                             labeled_codes(evaluation.database), retrieval);
@@ -70,28 +73,28 @@ Evaluation evaluate_encoded(const EncodedImages& all, const std::vector<int64_t>
 }
 
 // Query and database images, each once, in index order.
-std::vector<int64_t> images_to_encode(const Split& split) {
+std::vector<int64_t> images_to_encode(const RetrievalLists& lists) {
   std::vector<int64_t> needed;
-  std::set_union(split.query.begin(), split.query.end(), split.database.begin(),
-                 split.database.end(), std::back_inserter(needed));
+  std::set_union(lists.queries.begin(), lists.queries.end(), lists.database.begin(),
+                 lists.database.end(), std::back_inserter(needed));
   return needed;
 }
 
 }  // namespace
 
-Evaluation evaluate_model(GreedyHash& model, const ImageDataset& dataset, const Split& split,
-                          const EvaluationOptions& options) {
-  const std::vector<int64_t> needed = images_to_encode(split);
+Evaluation evaluate_model(GreedyHash& model, const ImageDataset& dataset,
+                          const RetrievalLists& lists, const EvaluationOptions& options) {
+  const std::vector<int64_t> needed = images_to_encode(lists);
   const auto start = std::chrono::steady_clock::now();
   const EncodedImages all = encode_images(model, dataset, needed, options.encode);
-  return evaluate_encoded(all, needed, split, options, seconds_since(start));
+  return evaluate_encoded(all, needed, lists, options, seconds_since(start));
 }
 
 std::optional<Evaluation> evaluate_model_sharded(GreedyHash& model, const ImageDataset& dataset,
-                                                 const Split& split,
+                                                 const RetrievalLists& lists,
                                                  const EvaluationOptions& options,
                                                  DistributedContext& distributed) {
-  const std::vector<int64_t> needed = images_to_encode(split);
+  const std::vector<int64_t> needed = images_to_encode(lists);
   const auto n = static_cast<int64_t>(needed.size());
   const auto start = std::chrono::steady_clock::now();
   const std::vector<int64_t> shard =
@@ -103,7 +106,23 @@ std::optional<Evaluation> evaluate_model_sharded(GreedyHash& model, const ImageD
   all.logits = distributed.all_gather_rows(mine.logits).narrow(0, 0, n);
   all.labels = distributed.all_gather_rows(mine.labels).narrow(0, 0, n);
   if (!distributed.is_main()) return std::nullopt;
-  return evaluate_encoded(all, needed, split, options, seconds_since(start));
+  return evaluate_encoded(all, needed, lists, options, seconds_since(start));
+}
+
+std::string tie_dependence_note(const RetrievalReport& report) {
+  // mAP@K is compared with the tie-aware mAP@K when there is a cut-off.
+  const auto& tie_aware =
+      report.map_tie_aware_top_k ? report.map_tie_aware_top_k : report.map_tie_aware;
+  if (!tie_aware) return "";
+  const double gap = report.map.map - tie_aware->map;
+  if (std::abs(gap) <= 0.02) return "";
+  char note[320];
+  std::snprintf(note, sizeof note,
+                "mAP %.4f and tie-aware mAP %.4f differ by %.4f: many codes tie, and the tie "
+                "order (database index), not the model, decides that part of the mAP; compare "
+                "models on the tie-aware mAP",
+                report.map.map, tie_aware->map, std::abs(gap));
+  return note;
 }
 
 nlohmann::json evaluation_json(const Evaluation& evaluation) {
@@ -117,6 +136,13 @@ nlohmann::json evaluation_json(const Evaluation& evaluation) {
   out["num_database"] = r.database_size;
   out["top_k"] = r.map.top_k;
   out["queries_without_relevant"] = r.map.num_queries_without_relevant;
+  if (r.map_tie_aware_top_k) out["map_tie_aware_top_k"] = r.map_tie_aware_top_k->map;
+  if (r.within_radius) {
+    const std::string radius = std::to_string(r.within_radius->radius);
+    out["precision_radius_" + radius] = r.within_radius->precision;
+    out["recall_radius_" + radius] = r.within_radius->recall;
+    out["queries_with_empty_radius_" + radius] = r.within_radius->num_queries_retrieving_nothing;
+  }
   if (r.pr_curve) {
     nlohmann::json radius = nlohmann::json::array();
     for (size_t d = 0; d < r.pr_curve->precision.size(); ++d) radius.push_back(d);
@@ -126,6 +152,7 @@ nlohmann::json evaluation_json(const Evaluation& evaluation) {
   if (!r.precision_at_n.n.empty()) {
     out["precision_at_n"] = {{"n", r.precision_at_n.n}, {"precision", r.precision_at_n.precision}};
   }
+  if (const std::string note = tie_dependence_note(r); !note.empty()) out["tie_note"] = note;
   out["encode_seconds"] = evaluation.encode_seconds;
   out["metrics_seconds"] = evaluation.metrics_seconds;
   return out;

@@ -37,7 +37,11 @@ FusedMomentumSGD::FusedMomentumSGD(std::vector<torch::Tensor> params,
                 std::to_string(options.dampening()) + "; use torch::optim::SGD instead");
   }
   for (auto& param : params_) {
-    hooks_.push_back(param.register_hook([this](const torch::Tensor&) { prepare(); }));
+    // LibTorch 2.x also calls the hook, with an undefined gradient, when a layer added
+    // the parameter's gradient in place itself (AccumulatingLinear): nothing arrives then.
+    hooks_.push_back(param.register_hook([this](const torch::Tensor& grad) {
+      if (grad.defined()) prepare();
+    }));
   }
 }
 
@@ -55,19 +59,22 @@ torch::Tensor& FusedMomentumSGD::momentum_buffer(const torch::Tensor& param) {
 
 // Runs inside backward, when autograd is about to add the first parameter gradient of
 // this step to its .grad. Prepares every parameter at once, .grad = m * buf + wd * p (in
-// place, in buf), so that the additions complete the momentum update, also those that
-// layers such as AccumulatingLinear make in place before the parameter's own hook runs.
+// place, in buf, with m and wd of the parameter's group), so that the additions complete
+// the momentum update, also those that layers such as AccumulatingLinear make in place
+// before the parameter's own hook runs.
 void FusedMomentumSGD::prepare() {
   if (prepared_) return;
   prepared_ = true;
-  const auto& options = static_cast<const torch::optim::SGDOptions&>(defaults());
   torch::NoGradGuard no_grad;
-  for (auto& param : params_) {
-    auto& buffer = momentum_buffer(param);
-    if (!buffer.defined()) continue;  // first step: autograd creates a plain gradient
-    buffer.mul_(options.momentum());
-    if (options.weight_decay() != 0) buffer.add_(param.detach(), options.weight_decay());
-    param.mutable_grad() = buffer;
+  for (auto& group : param_groups()) {
+    const auto& options = static_cast<const torch::optim::SGDOptions&>(group.options());
+    for (auto& param : group.params()) {
+      auto& buffer = momentum_buffer(param);
+      if (!buffer.defined()) continue;  // first step: autograd creates a plain gradient
+      buffer.mul_(options.momentum());
+      if (options.weight_decay() != 0) buffer.add_(param.detach(), options.weight_decay());
+      param.mutable_grad() = buffer;
+    }
   }
 }
 
@@ -97,6 +104,10 @@ torch::Tensor FusedMomentumSGD::step(LossClosure closure) {
   }
   prepared_ = false;
   return loss;
+}
+
+bool FusedMomentumSGD::grads_hold_momentum() const {
+  return prepared_;
 }
 
 }  // namespace greedyhash

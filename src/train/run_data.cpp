@@ -28,15 +28,19 @@ fs::path cache_dir() {
   return fs::temp_directory_path() / "greedyhash-cache";
 }
 
+// List-file images are stored at 256/224 of the input size, as the usual resize 256 +
+// crop 224 recipe.
+int64_t list_stored_size(int64_t input_size) {
+  return (input_size * 256 + 223) / 224;
+}
+
 ListDataSpec list_spec(const fs::path& root, int64_t input_size) {
   ListDataSpec spec;
   spec.root = root;
   spec.train_list = root / "train.txt";
   spec.query_list = root / "test.txt";
   spec.database_list = root / "database.txt";
-  // Stored at 256/224 of the input size, as the usual resize 256 + crop 224 recipe.
-  const int64_t stored = (input_size * 256 + 223) / 224;
-  spec.load.resize_size = stored;
+  spec.load.resize_size = list_stored_size(input_size);
   return spec;
 }
 
@@ -49,16 +53,20 @@ fs::path data_root(const Config& config) {
 
 }  // namespace
 
-fs::path split_file(const fs::path& run_dir) {
-  return run_dir / "split.json";
+OutsideImageOptions outside_image_options(const Config& config) {
+  OutsideImageOptions options;
+  if (config.dataset == "list") {
+    options.load.resize_size = list_stored_size(config.input_size);
+    options.transform = crop_transform(config.input_size, false);
+  } else {
+    options.load.resize_size = config.input_size;
+    options.transform = resize_transform(config.input_size);
+  }
+  return options;
 }
 
-at::Tensor load_run_images(const Config& config) {
-  const fs::path root = data_root(config);
-  if (config.dataset == "list") {
-    return load_list_dataset(list_spec(root, config.input_size)).dataset.images;
-  }
-  return load_cifar10(root).images;
+fs::path split_file(const fs::path& run_dir) {
+  return run_dir / "split.json";
 }
 
 RunData load_run_data(const Config& config, const fs::path& run_dir, SplitMode mode) {
@@ -96,6 +104,12 @@ RunData load_run_data(const Config& config, const fs::path& run_dir, SplitMode m
     if (config.train_per_class > 0) counts.train = config.train_per_class;
     data.split = make_per_class_split(data.dataset.labels, protocol,
                                       static_cast<uint64_t>(config.seed), counts);
+  }
+  // Only a run that chooses best.pt on validation queries needs them (and small data
+  // sets may not have the images to spare).
+  if (config.eval_every > 0 && config.select == "validation") {
+    data.split.validation = draw_validation(data.split, data.dataset.labels, config.val_per_class,
+                                            static_cast<uint64_t>(config.seed));
   }
   if (mode == SplitMode::Create) {
     save_split(file, data.split, fingerprint_dataset(data.dataset), data.source);

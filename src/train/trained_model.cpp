@@ -13,6 +13,18 @@ fs::path default_checkpoint(const RunFiles& files) {
               " (best.pt or last.pt); train first with greedyhash_train, or pass --checkpoint");
 }
 
+std::string selection_description(const std::string& selection) {
+  if (selection == "validation") {
+    return "the epoch with the highest mAP of the held-out validation queries";
+  }
+  if (selection == "query") {
+    return "the epoch with the highest mAP of the test queries, as the public implementations "
+           "choose (not held out: the mAP reported on them is biased upwards)";
+  }
+  if (selection == "last epoch") return "the last epoch trained";
+  return "chosen by '" + selection + "'";
+}
+
 TrainedModel load_trained_model(const fs::path& checkpoint, int64_t bits, c10::Device device) {
   if (!fs::exists(checkpoint)) {
     throw Error("checkpoint " + checkpoint.string() + " does not exist; pass --checkpoint PATH");

@@ -1,14 +1,14 @@
 #include "greedyhash/train/trainer.h"
 
+#include <array>
 #include <cmath>
 #include <fstream>
-#include <numeric>
+#include <regex>
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include "greedyhash/data/batch_loader.h"
-#include "greedyhash/data/dataset_fingerprint.h"
 #include "greedyhash/data/seeded_shuffle.h"
 #include "greedyhash/error.h"
 #include "greedyhash/model/greedy_hash.h"
@@ -23,6 +23,7 @@
 #include "greedyhash/train/distributed.h"
 #include "greedyhash/train/evaluation.h"
 #include "greedyhash/train/fused_momentum_sgd.h"
+#include "greedyhash/train/learning_rate.h"
 
 namespace greedyhash {
 
@@ -33,16 +34,16 @@ RunFiles::RunFiles(fs::path run_dir)
     : dir(run_dir),
       config(run_dir / "config.json"),
       last(run_dir / "last.pt"),
-      last_state(run_dir / "last_state.pt"),
       best(run_dir / "best.pt"),
       metrics(run_dir / "metrics.jsonl"),
-      log(run_dir / "train.log") {}
+      log(run_dir / "train.log"),
+      lock(run_dir / "train.lock") {}
+
+fs::path RunFiles::state(int64_t epoch) const {
+  return dir / ("last_state-" + std::to_string(epoch) + ".pt");
+}
 
 namespace {
-
-double learning_rate(const Config& config, int64_t epoch) {
-  return config.lr * std::pow(0.1, static_cast<double>(epoch / config.lr_step));
-}
 
 // FusedMomentumSGD (no separate gradient tensors: ~380 MB less for AlexNet) where it
 // applies, that is with momentum; plain SGD otherwise.
@@ -65,6 +66,25 @@ bool evaluation_due(const Config& config, int64_t epochs_done) {
   return epochs_done % config.eval_every == 0 || epochs_done == config.epochs;
 }
 
+// How best.pt is chosen, and what the evaluations during training rank.
+struct Selection {
+  std::string name;                     // "validation", "query" or "last epoch"
+  std::optional<RetrievalLists> lists;  // none: no evaluation during training
+};
+
+Selection make_selection(const Config& config, const Split& split) {
+  if (config.eval_every <= 0) return {"last epoch", std::nullopt};
+  if (config.select == "query") return {"query", test_retrieval(split)};
+  if (split.validation.empty()) {
+    throw Error(
+        "--eval-every " + std::to_string(config.eval_every) +
+        " chooses best.pt on the validation queries, but this run's split has none (a split "
+        "saved before validation sets, or --val-per-class 0); pass --eval-every 0 (evaluate "
+        "last.pt), --select query, or start a new run with --val-per-class > 0");
+  }
+  return {"validation", validation_retrieval(split, config.val_database_size)};
+}
+
 // metrics.jsonl lines of epochs <= `epochs_done` (what a resumed run keeps).
 std::vector<json> read_metrics(const fs::path& file, int64_t epochs_done) {
   std::vector<json> records;
@@ -81,24 +101,359 @@ std::vector<json> read_metrics(const fs::path& file, int64_t epochs_done) {
   return records;
 }
 
-// The whole data set's images again, checked against the fingerprint taken at the start.
-at::Tensor reload_images(const Config& config, const DatasetFingerprint& expected,
-                         const ImageDataset& dataset) {
-  ImageDataset reloaded = dataset;
-  reloaded.images = load_run_images(config);
-  if (fingerprint_dataset(reloaded) != expected) {
-    throw Error("the images in " + config.data_dir +
-                " changed during training; the checkpoints of the previous epoch are kept; "
-                "restore the data and run again with --resume");
-  }
-  return reloaded.images;
-}
-
 void write_metrics(const fs::path& file, const std::vector<json>& records) {
   std::string text;
   for (const auto& r : records) text += r.dump() + "\n";
   write_file_atomically(file, text);
 }
+
+// The loss terms of an epoch, summed where the model runs: a step never waits for the
+// device. read() copies them back (one host synchronisation), which happens only when a
+// progress line is printed and at the end of the epoch; it also reports the first step
+// whose loss was not finite.
+class EpochLossSums {
+ public:
+  // `epoch` (1-based) and `run_dir` only name things in the error.
+  EpochLossSums(c10::Device device, int64_t epoch, fs::path run_dir)
+      : sums_(torch::zeros({3}, torch::TensorOptions(device).dtype(torch::kDouble))),
+        first_bad_(torch::full({2}, -1.0, torch::TensorOptions(device).dtype(torch::kDouble))),
+        epoch_(epoch),
+        run_dir_(std::move(run_dir)) {}
+
+  void add(const LossTerms& terms, int64_t step) {
+    torch::NoGradGuard no_grad;
+    const auto values = torch::stack({terms.total.detach(), terms.classification.detach(),
+                                      terms.quantization.detach()})
+                            .to(torch::kDouble);
+    sums_.add_(values);
+    const auto total = values[0];
+    const auto first_bad_here = first_bad_[0].lt(0).logical_and(total.isfinite().logical_not());
+    first_bad_.copy_(
+        torch::where(first_bad_here, torch::stack({total.new_full({}, step), total}), first_bad_));
+  }
+
+  // (total, classification, quantization) summed over the steps so far. A non-finite loss
+  // at any step throws greedyhash::Error naming the epoch and that step (1-based).
+  std::array<double, 3> read() const {
+    const auto host = torch::cat({sums_, first_bad_}).cpu();
+    const double* v = host.data_ptr<double>();
+    if (v[3] >= 0) {
+      throw Error("loss became " + std::to_string(v[4]) + " at epoch " + std::to_string(epoch_) +
+                  " step " + std::to_string(static_cast<int64_t>(v[3]) + 1) +
+                  "; checkpoints of the last finished epoch are kept in " + run_dir_.string() +
+                  "; lower --lr or check the data");
+    }
+    return {v[0], v[1], v[2]};
+  }
+
+  const at::Tensor& sums() const { return sums_; }
+
+ private:
+  at::Tensor sums_;       // total, classification, quantization
+  at::Tensor first_bad_;  // step and loss of the first non-finite loss; -1: none yet
+  int64_t epoch_;
+  fs::path run_dir_;
+};
+
+// One training run in named steps: build the model and optimiser, resume, then per
+// epoch train, evaluate when due and (rank 0) save.
+class Training {
+ public:
+  Training(const Config& config, RunData data, const RunFiles& files, spdlog::logger& log,
+           DistributedContext& dist)
+      : config_(config),
+        data_(std::move(data)),
+        files_(files),
+        log_(log),
+        dist_(dist),
+        device_(select_device(config.device)),
+        model_(build_model()),
+        sgd_(make_sgd(model_->parameters(), torch::optim::SGDOptions(config.lr)
+                                                .momentum(config.momentum)
+                                                .weight_decay(config.weight_decay))),
+        selection_(make_selection(config, data_.split)),
+        loader_(
+            data_.dataset,
+            training_indices(data_.split, config.train_limit, static_cast<uint64_t>(config.seed)),
+            loader_options()) {
+    summary_.selection = selection_.name;
+    warn_about_slow_bf16();
+  }
+
+  TrainingSummary run(bool resume) {
+    if (resume) {
+      resume_from_last();
+    } else if (dist_.is_main()) {
+      discard_earlier_run();
+    }
+    replicate_rank0_weights();
+    log_start();
+    for (int64_t epoch = summary_.first_epoch; epoch < config_.epochs; ++epoch) {
+      json record = train_epoch(epoch);
+      const int64_t epochs_done = epoch + 1;
+      std::optional<Evaluation> evaluation;
+      if (selection_.lists && evaluation_due(config_, epochs_done)) {
+        evaluation = evaluate_model_sharded(model_, data_.dataset, *selection_.lists,
+                                            evaluation_options(), dist_);
+      }
+      if (!dist_.is_main()) continue;  // rank 0 alone writes the run folder
+      save_epoch(epochs_done, std::move(record), evaluation);
+    }
+    // Nobody reports success before rank 0 has written the last epoch's files.
+    dist_.barrier();
+    summary_.epochs_done = config_.epochs;
+    if (!records_.empty()) summary_.last_record = records_.back();
+    return summary_;
+  }
+
+ private:
+  GreedyHash build_model() {
+    torch::manual_seed(static_cast<uint64_t>(config_.seed));
+    GreedyHash model(config_.bit, data_.dataset.num_classes());
+    if (!config_.pretrained.empty()) {
+      load_imagenet_weights(model, config_.pretrained);
+      log_.info("backbone initialised from ImageNet weights {}", config_.pretrained);
+    } else {
+      log_.warn(
+          "no --pretrained weights: the backbone starts from random initialisation; the "
+          "paper's mAP needs torchvision's ImageNet AlexNet (alexnet-owt-7be5be79.pth)");
+    }
+    model->to(device_);
+    use_channels_last(*model);
+    return model;
+  }
+
+  BatchLoaderOptions loader_options() const {
+    BatchLoaderOptions options;
+    options.batch_size = config_.batch_size;
+    options.shuffle = true;
+    options.seed = static_cast<uint64_t>(config_.seed);
+    options.device = device_;
+    options.transform = data_.train_transform;
+    options.rank = dist_.rank();
+    options.world_size = dist_.world_size();
+    return options;
+  }
+
+  EvaluationOptions evaluation_options() const {
+    EvaluationOptions options;
+    options.encode.device = device_;
+    options.encode.transform = data_.eval_transform;
+    options.encode.precision = config_.precision;
+    options.top_k = config_.map_topk;
+    options.curves = false;
+    return options;
+  }
+
+  void warn_about_slow_bf16() const {
+    if (config_.precision == "bf16" && !bf16_products_sum_in_float32(device_)) {
+      log_.warn(
+          "--precision bf16 on this CPU: without AVX-512 LibTorch sums bf16 matrix products in "
+          "bf16 (errors of several percent) and runs them slower than fp32; use --precision "
+          "fp32 here");
+    }
+  }
+
+  // last.pt and the resume state of its epoch: the weights, momentum, learning rate and
+  // random streams of an uninterrupted run at that point.
+  void resume_from_last() {
+    if (!fs::exists(files_.last)) {
+      throw Error("nothing to resume in " + files_.dir.string() +
+                  " (no last.pt); run without --resume to start training");
+    }
+    const CheckpointMeta meta = load_checkpoint(files_.last, model_);
+    fs::path state_file = files_.state(meta.epoch);
+    // Runs written before per-epoch state files kept one last_state.pt.
+    if (!fs::exists(state_file) && fs::exists(files_.dir / "last_state.pt")) {
+      state_file = files_.dir / "last_state.pt";
+    }
+    if (!fs::exists(state_file)) {
+      throw Error("no resume state " + state_file.string() + " for the epoch " +
+                  std::to_string(meta.epoch) + " of " + files_.last.string() +
+                  "; run without --resume to start again");
+    }
+    const TrainingState state = load_training_state(state_file, *sgd_);
+    if (state.epoch != meta.epoch) {
+      throw Error("resume state " + state_file.string() + " is for epoch " +
+                  std::to_string(state.epoch) + " but " + files_.last.string() + " for epoch " +
+                  std::to_string(meta.epoch) + "; run without --resume to start again");
+    }
+    summary_.first_epoch = state.epoch;
+    summary_.best_map = state.extra.value("best_map", -1.0);
+    summary_.best_epoch = state.extra.value("best_epoch", int64_t{0});
+    records_ = read_metrics(files_.metrics, state.epoch);
+    log_.info("resuming after epoch {} of {}", state.epoch, config_.epochs);
+  }
+
+  // A new run in a folder that held one: its best.pt and resume states would be taken for
+  // this run's (last.pt, metrics.jsonl and split.json are replaced anyway).
+  void discard_earlier_run() const {
+    const bool had_best = fs::remove(files_.best);
+    remove_resume_states_except(-1);
+    if (had_best) log_.info("removed best.pt of the earlier run in {}", files_.dir.string());
+  }
+
+  // Replicas start from rank 0's weights whatever each rank initialised or loaded.
+  void replicate_rank0_weights() {
+    replicated_ = model_->parameters();
+    for (const auto& buffer : model_->buffers()) replicated_.push_back(buffer);
+    dist_.broadcast(replicated_);
+  }
+
+  void log_start() const {
+    log_.info("training {} bits on {} images ({} batches of {}), {} epochs on {}", config_.bit,
+              loader_.samples_per_epoch() * dist_.world_size(), loader_.batches_per_epoch(),
+              config_.batch_size, config_.epochs, device_.str());
+    if (selection_.lists) {
+      log_.info(
+          "best.pt: highest mAP of {} queries ({}) against {} database images, every {} "
+          "epochs",
+          selection_.lists->queries.size(), selection_.name, selection_.lists->database.size(),
+          config_.eval_every);
+    }
+    if (dist_.enabled()) {
+      log_.info("data-parallel: rank {} of {} ({}), global batch {}", dist_.rank(),
+                dist_.world_size(), dist_.backend_name(), config_.batch_size * dist_.world_size());
+    }
+  }
+
+  LossTerms forward_loss(const Batch& batch) {
+    const auto targets = data_.dataset.multi_label() ? batch.labels.to(torch::kFloat)
+                                                     : batch.labels.argmax(1).to(torch::kLong);
+    AutocastScope autocast(device_, config_.precision);
+    const auto out = model_->forward(batch.images);
+    return greedy_hash_loss(out.logits.to(torch::kFloat), out.h.to(torch::kFloat), targets,
+                            config_.alpha);
+  }
+
+  // One epoch of SGD; returns its metrics.jsonl record (losses, speed).
+  json train_epoch(int64_t epoch) {
+    const double lr = learning_rate(config_, epoch);
+    set_learning_rate(*sgd_, lr);
+    model_->train();
+    loader_.start_epoch(epoch);
+    if (dist_.enabled()) {
+      // Each rank its own dropout stream, reproducible from (seed, epoch, rank) alone.
+      torch::manual_seed(derive_seed(
+          derive_seed(static_cast<uint64_t>(config_.seed), static_cast<uint64_t>(epoch)),
+          static_cast<uint64_t>(dist_.rank())));
+    }
+    Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config_.epochs),
+                      loader_.batches_per_epoch());
+    const double allreduce_seconds_before = dist_.reduce_seconds();
+    EpochLossSums losses(device_, epoch + 1, files_.dir);
+    int64_t steps = 0, images = 0;
+    std::string note;
+    while (auto batch = loader_.next()) {
+      const LossTerms terms = forward_loss(*batch);
+      sgd_->zero_grad();
+      terms.total.backward();
+      // The one use of gradients between backward and step. Under FusedMomentumSGD
+      // .grad holds momentum updates there; the mean over ranks is exact all the same
+      // (DistributedContext::average_gradients says why); anything not linear is not.
+      dist_.average_gradients(model_->parameters());
+      sgd_->step();
+      losses.add(terms, steps);
+      ++steps;
+      images += batch->images.size(0);
+      if (progress.due(steps)) note = loss_note(losses.read(), steps);
+      progress.update(steps, images, note);
+    }
+    progress.update(steps, images, loss_note(losses.read(), steps));
+    progress.finish();
+
+    json record = {{"epoch", epoch + 1},
+                   {"lr", lr},
+                   {"seconds", progress.seconds()},
+                   {"img_per_s", progress.items_per_second() * dist_.world_size()}};
+    add_mean_losses(record, losses.sums(), steps);
+    if (dist_.enabled()) {
+      dist_.check_identical(replicated_);
+      record["world_size"] = dist_.world_size();
+      record["allreduce_seconds"] = dist_.reduce_seconds() - allreduce_seconds_before;
+    }
+    return record;
+  }
+
+  static std::string loss_note(const std::array<double, 3>& sums, int64_t steps) {
+    char note[64];
+    std::snprintf(note, sizeof note, "loss %.4f", sums[0] / static_cast<double>(steps));
+    return note;
+  }
+
+  // The epoch's mean losses over all ranks' steps (each rank takes the same number).
+  void add_mean_losses(json& record, const at::Tensor& sums, int64_t steps) {
+    const auto steps_tensor = torch::full({1}, static_cast<double>(steps), sums.options());
+    const auto totals =
+        dist_.all_gather_rows(torch::cat({sums, steps_tensor}).view({1, -1})).sum(0).cpu();
+    const double* t = totals.data_ptr<double>();
+    const double denominator = t[3] > 0 ? t[3] : 1.0;
+    record["loss"] = t[0] / denominator;
+    record["loss_classification"] = t[1] / denominator;
+    record["loss_quantization"] = t[2] / denominator;
+  }
+
+  // Rank 0: best.pt when the epoch is the best so far, the resume state, metrics.jsonl,
+  // then last.pt, which commits the epoch (resume follows last.pt's epoch); finally the
+  // older resume states go. A kill anywhere leaves a consistent pair.
+  void save_epoch(int64_t epochs_done, json record, const std::optional<Evaluation>& evaluation) {
+    CheckpointMeta meta{
+        config_.bit,  data_.dataset.num_classes(),    config_.input_size, epochs_done,
+        std::nan(""), config_to_json(config_).dump(), "last epoch"};
+    if (evaluation) {
+      meta.map = evaluation->retrieval.map.map;
+      add_evaluation(record, *evaluation);
+      if (meta.map > summary_.best_map) {
+        summary_.best_map = meta.map;
+        summary_.best_epoch = epochs_done;
+        CheckpointMeta best = meta;
+        best.selection = selection_.name;
+        save_checkpoint(files_.best, model_, best);
+        record["best"] = true;
+      }
+    }
+    save_training_state(
+        files_.state(epochs_done), *sgd_,
+        {epochs_done, json{{"best_map", summary_.best_map}, {"best_epoch", summary_.best_epoch}}});
+    records_.push_back(record);
+    write_metrics(files_.metrics, records_);
+    save_checkpoint(files_.last, model_, meta);
+    remove_resume_states_except(epochs_done);
+    log_.info("epoch {}/{}: {}", epochs_done, config_.epochs, record.dump());
+  }
+
+  // Metrics of a selection evaluation, named after the set: val_map, query_map, ...
+  void add_evaluation(json& record, const Evaluation& evaluation) const {
+    const std::string prefix = selection_.name == "validation" ? "val_" : "query_";
+    record[prefix + "map"] = evaluation.retrieval.map.map;
+    record[prefix + "map_tie_aware"] = evaluation.retrieval.map_tie_aware->map;
+    record[prefix + "accuracy"] = evaluation.accuracy.accuracy;
+    record["eval_seconds"] = evaluation.encode_seconds + evaluation.metrics_seconds;
+  }
+
+  void remove_resume_states_except(int64_t epoch) const {
+    static const std::regex state_name(R"(last_state(-\d+)?\.pt)");
+    const std::string keep = files_.state(epoch).filename().string();
+    for (const auto& entry : fs::directory_iterator(files_.dir)) {
+      const std::string name = entry.path().filename().string();
+      if (name != keep && std::regex_match(name, state_name)) fs::remove(entry.path());
+    }
+  }
+
+  const Config& config_;
+  RunData data_;
+  const RunFiles& files_;
+  spdlog::logger& log_;
+  DistributedContext& dist_;
+  c10::Device device_;
+  GreedyHash model_;
+  std::unique_ptr<torch::optim::SGD> sgd_;
+  Selection selection_;
+  BatchLoader loader_;
+  std::vector<torch::Tensor> replicated_;  // parameters and buffers, identical on all ranks
+  TrainingSummary summary_;
+  std::vector<json> records_;
+};
 
 }  // namespace
 
@@ -106,205 +461,12 @@ TrainingSummary train_model(const Config& config, RunData data, const RunFiles& 
                             spdlog::logger& log, DistributedContext* distributed) {
   DistributedContext single_process;
   DistributedContext& dist = distributed != nullptr ? *distributed : single_process;
-  const c10::Device device = select_device(config.device);
-  const auto& dataset = data.dataset;
-  const bool multi_label = dataset.multi_label();
-
-  torch::manual_seed(static_cast<uint64_t>(config.seed));
-  GreedyHash model(config.bit, dataset.num_classes());
-  if (!config.pretrained.empty()) {
-    load_imagenet_weights(model, config.pretrained);
-    log.info("backbone initialised from ImageNet weights {}", config.pretrained);
-  } else {
-    log.warn(
-        "no --pretrained weights: the backbone starts from random initialisation; the "
-        "paper's mAP needs torchvision's ImageNet AlexNet (alexnet-owt-7be5be79.pth)");
+  try {
+    return Training(config, std::move(data), files, log, dist).run(resume);
+  } catch (const std::exception& e) {
+    dist.report_failure(e.what());
+    throw;
   }
-  model->to(device);
-  use_channels_last(*model);
-  const auto sgd_ptr = make_sgd(model->parameters(), torch::optim::SGDOptions(config.lr)
-                                                         .momentum(config.momentum)
-                                                         .weight_decay(config.weight_decay));
-  torch::optim::SGD& sgd = *sgd_ptr;
-
-  TrainingSummary summary;
-  std::vector<json> records;
-  if (resume) {
-    if (!fs::exists(files.last) || !fs::exists(files.last_state)) {
-      throw Error("nothing to resume in " + files.dir.string() + " (no last.pt/last_state.pt); " +
-                  "run without --resume to start training");
-    }
-    const CheckpointMeta meta = load_checkpoint(files.last, model);
-    const TrainingState state = load_training_state(files.last_state, sgd);
-    if (meta.epoch != state.epoch) {
-      throw Error("resume state " + files.last_state.string() + " is for epoch " +
-                  std::to_string(state.epoch) + " but " + files.last.string() + " for epoch " +
-                  std::to_string(meta.epoch) + "; run without --resume to start again");
-    }
-    summary.first_epoch = state.epoch;
-    summary.best_map = state.extra.value("best_map", -1.0);
-    summary.best_epoch = state.extra.value("best_epoch", int64_t{0});
-    records = read_metrics(files.metrics, state.epoch);
-    log.info("resuming after epoch {} of {}", state.epoch, config.epochs);
-  }
-  // Replicas start from rank 0's weights whatever each rank initialised or loaded.
-  std::vector<torch::Tensor> replicated = model->parameters();
-  for (const auto& buffer : model->buffers()) replicated.push_back(buffer);
-  dist.broadcast(replicated);
-
-  const std::vector<int64_t> train_indices =
-      training_indices(data.split, config.train_limit, static_cast<uint64_t>(config.seed));
-  // Training reads only its own images: hold those alone (for CIFAR-10 (I) 15 MB of the
-  // 184 MB) and decode the whole set again for each evaluation (about 2 s on 2 cores).
-  const DatasetFingerprint fingerprint = fingerprint_dataset(dataset);
-  const ImageDataset training_set = select_images(dataset, train_indices);
-  data.dataset.images = at::Tensor();
-  BatchLoaderOptions loader_options;
-  loader_options.batch_size = config.batch_size;
-  loader_options.shuffle = true;
-  loader_options.seed = static_cast<uint64_t>(config.seed);
-  loader_options.device = device;
-  loader_options.transform = data.train_transform;
-  loader_options.rank = dist.rank();
-  loader_options.world_size = dist.world_size();
-  std::vector<int64_t> training_rows(train_indices.size());
-  std::iota(training_rows.begin(), training_rows.end(), int64_t{0});
-  BatchLoader loader(training_set, training_rows, loader_options);
-
-  EvaluationOptions eval_options;
-  eval_options.encode.device = device;
-  eval_options.encode.transform = data.eval_transform;
-  eval_options.encode.precision = config.precision;
-  eval_options.top_k = config.map_topk;
-  eval_options.curves = false;
-
-  const std::string config_text = config_to_json(config).dump();
-  log.info("training {} bits on {} images ({} batches of {}), {} epochs on {}", config.bit,
-           train_indices.size(), loader.batches_per_epoch(), config.batch_size, config.epochs,
-           device.str());
-  if (dist.enabled()) {
-    log.info("data-parallel: rank {} of {} ({}), global batch {}", dist.rank(), dist.world_size(),
-             dist.backend_name(), config.batch_size * dist.world_size());
-  }
-
-  for (int64_t epoch = summary.first_epoch; epoch < config.epochs; ++epoch) {
-    const double lr = learning_rate(config, epoch);
-    set_learning_rate(sgd, lr);
-    model->train();
-    loader.start_epoch(epoch);
-    if (dist.enabled()) {
-      // Each rank its own dropout stream, reproducible from (seed, epoch, rank) alone.
-      torch::manual_seed(
-          derive_seed(derive_seed(static_cast<uint64_t>(config.seed), static_cast<uint64_t>(epoch)),
-                      static_cast<uint64_t>(dist.rank())));
-    }
-
-    Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config.epochs),
-                      loader.batches_per_epoch());
-    const double allreduce_seconds_before = dist.reduce_seconds();
-    double loss_sum = 0, classification_sum = 0, quantization_sum = 0;
-    int64_t steps = 0, images = 0;
-    while (auto batch = loader.next()) {
-      const auto targets =
-          multi_label ? batch->labels.to(torch::kFloat) : batch->labels.argmax(1).to(torch::kLong);
-      LossTerms terms;
-      {
-        AutocastScope autocast(device, config.precision);
-        const auto out = model->forward(batch->images);
-        terms = greedy_hash_loss(out.logits.to(torch::kFloat), out.h.to(torch::kFloat), targets,
-                                 config.alpha);
-      }
-      const double loss = terms.total.item<double>();
-      if (!std::isfinite(loss)) {
-        throw Error("loss became " + std::to_string(loss) + " at epoch " +
-                    std::to_string(epoch + 1) + " step " + std::to_string(steps + 1) +
-                    "; checkpoints of the last finished epoch are kept in " + files.dir.string() +
-                    "; lower --lr or check the data");
-      }
-      sgd.zero_grad();
-      terms.total.backward();
-      dist.average_gradients(model->parameters());
-      sgd.step();
-
-      loss_sum += loss;
-      classification_sum += terms.classification.item<double>();
-      quantization_sum += terms.quantization.item<double>();
-      ++steps;
-      images += batch->images.size(0);
-      char note[64];
-      std::snprintf(note, sizeof note, "loss %.4f", loss_sum / static_cast<double>(steps));
-      progress.update(steps, images, note);
-    }
-    progress.finish();
-    if (dist.enabled()) {
-      // Epoch means over all ranks' batches (each rank has the same number of steps).
-      const auto totals =
-          dist.all_gather_rows(torch::tensor({{loss_sum, classification_sum, quantization_sum,
-                                               static_cast<double>(steps)}},
-                                             torch::kDouble))
-              .sum(0);
-      loss_sum = totals[0].item<double>();
-      classification_sum = totals[1].item<double>();
-      quantization_sum = totals[2].item<double>();
-      steps = static_cast<int64_t>(totals[3].item<double>());
-      dist.check_identical(replicated);
-    }
-
-    const int64_t epochs_done = epoch + 1;
-    const double denominator = steps > 0 ? static_cast<double>(steps) : 1.0;
-    json record = {
-        {"epoch", epochs_done},
-        {"lr", lr},
-        {"loss", loss_sum / denominator},
-        {"loss_classification", classification_sum / denominator},
-        {"loss_quantization", quantization_sum / denominator},
-        {"seconds", progress.seconds()},
-        {"img_per_s", progress.items_per_second() * static_cast<double>(dist.world_size())}};
-    if (dist.enabled()) {
-      record["world_size"] = dist.world_size();
-      record["allreduce_seconds"] = dist.reduce_seconds() - allreduce_seconds_before;
-    }
-
-    double map = std::nan("");
-    std::optional<Evaluation> evaluation;
-    if (evaluation_due(config, epochs_done)) {
-      data.dataset.images = reload_images(config, fingerprint, data.dataset);
-      evaluation = evaluate_model_sharded(model, dataset, data.split, eval_options, dist);
-      data.dataset.images = at::Tensor();
-    }
-    if (!dist.is_main()) continue;  // rank 0 alone writes the run folder
-    if (evaluation) {
-      map = evaluation->retrieval.map.map;
-      record["map"] = map;
-      record["map_tie_aware"] = evaluation->retrieval.map_tie_aware->map;
-      record["accuracy"] = evaluation->accuracy.accuracy;
-      record["eval_seconds"] = evaluation->encode_seconds + evaluation->metrics_seconds;
-      if (map > summary.best_map) {
-        summary.best_map = map;
-        summary.best_epoch = epochs_done;
-        save_checkpoint(
-            files.best, model,
-            {config.bit, dataset.num_classes(), config.input_size, epochs_done, map, config_text});
-        record["best"] = true;
-      }
-    }
-
-    save_checkpoint(
-        files.last, model,
-        {config.bit, dataset.num_classes(), config.input_size, epochs_done, map, config_text});
-    save_training_state(
-        files.last_state, sgd,
-        {epochs_done, json{{"best_map", summary.best_map}, {"best_epoch", summary.best_epoch}}});
-    records.push_back(record);
-    write_metrics(files.metrics, records);
-    log.info("epoch {}/{}: {}", epochs_done, config.epochs, record.dump());
-  }
-
-  // Nobody reports success before rank 0 has written the last epoch's files.
-  dist.barrier();
-  summary.epochs_done = config.epochs;
-  if (!records.empty()) summary.last_record = records.back();
-  return summary;
 }
 
 }  // namespace greedyhash

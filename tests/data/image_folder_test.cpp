@@ -134,5 +134,41 @@ TEST(ImageFolder, BadLayoutsAreNamedErrors) {
   expect_error([&] { load_cifar10(root / "classes"); }, {"different class folders"});
 }
 
+TEST(ImageFolder, AnyFolderAsACollection) {
+  {
+    SCOPED_TRACE("ClassLayoutGivesLabels");
+    const auto root = fresh_test_folder("collection_classes");
+    write_png(root / "dog" / "b.png", 1);
+    write_png(root / "cat" / "a.jpg", 2);
+    const auto listing = list_image_collection(root);
+    EXPECT_EQ(listing.class_names, (std::vector<std::string>{"cat", "dog"}));
+    EXPECT_EQ(listing.files,
+              (std::vector<fs::path>{root / "cat" / "a.jpg", root / "dog" / "b.png"}));
+    EXPECT_EQ(listing.class_ids, (std::vector<int64_t>{0, 1}));
+  }
+  {
+    SCOPED_TRACE("AnyOtherLayoutIsEveryImageBelowSortedWithoutLabels");
+    const auto root = fresh_test_folder("collection_flat");
+    write_png(root / "z.png", 1);
+    write_png(root / "2024" / "05" / "b.JPEG", 2);
+    write_png(root / "2024" / "a.png", 3);
+    write_png(root / ".cache" / "thumb.png", 4);  // hidden folder: skipped
+    write_png(root / ".hidden.png", 5);
+    std::ofstream(root / "2024" / "notes.txt") << "not an image";
+    const auto listing = list_image_collection(root);
+    EXPECT_TRUE(listing.class_names.empty());
+    EXPECT_TRUE(listing.class_ids.empty());
+    EXPECT_EQ(listing.files, (std::vector<fs::path>{root / "2024" / "05" / "b.JPEG",
+                                                    root / "2024" / "a.png", root / "z.png"}));
+  }
+  {
+    SCOPED_TRACE("NoImagesIsANamedError");
+    const auto root = fresh_test_folder("collection_empty");
+    fs::create_directories(root / "empty");
+    expect_error([&] { list_image_collection(root); }, {root.string(), "no images"});
+    expect_error([&] { list_image_collection(root / "absent"); }, {"absent", "does not exist"});
+  }
+}
+
 }  // namespace
 }  // namespace greedyhash

@@ -30,6 +30,7 @@ Split sample_split() {
   split.query = {1, 2, 9, 30};
   split.train = {0, 3, 4, 5, 6, 7, 8};
   split.database = {10, 11, 12, 14, 15, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29};
+  split.validation = {11, 20, 21, 22};
   return split;
 }
 
@@ -91,7 +92,9 @@ TEST(SplitFile, RoundTripsAndChecksTheData) {
     EXPECT_EQ(doc["query"].dump(), "[1,2,9,30]");
     EXPECT_EQ(doc["train"].dump(), "[0,[3,8]]");
     EXPECT_EQ(doc["database"].dump(), "[[10,12],14,15,[17,29]]");
+    EXPECT_EQ(doc["validation"].dump(), "[11,[20,22]]");
     EXPECT_EQ(doc["sizes"]["database"], 18);
+    EXPECT_EQ(doc["version"], 2);
 
     const auto saved = load_split(path, fp);
     EXPECT_EQ(saved.split.protocol, SplitProtocol::Cifar10);
@@ -99,8 +102,20 @@ TEST(SplitFile, RoundTripsAndChecksTheData) {
     EXPECT_EQ(saved.split.query, split.query);
     EXPECT_EQ(saved.split.train, split.train);
     EXPECT_EQ(saved.split.database, split.database);
+    EXPECT_EQ(saved.split.validation, split.validation);
     EXPECT_EQ(saved.fingerprint, fp);
     EXPECT_EQ(saved.source, "cifar10-jpg.tar.gz");
+
+    // A version 1 file (before validation sets) loads with none.
+    auto old = doc;
+    old["version"] = 1;
+    old.erase("validation");
+    old["sizes"].erase("validation");
+    const auto old_path = path.parent_path() / "version1.json";
+    write_file_atomically(old_path, old.dump());
+    const auto loaded = load_split(old_path, fp);
+    EXPECT_EQ(loaded.split.database, split.database);
+    EXPECT_TRUE(loaded.split.validation.empty());
   }
   {
     SCOPED_TRACE("LoadSplitForChecksTheData");
@@ -159,6 +174,12 @@ TEST(SplitFile, BadInputIsANamedError) {
     doc["train"] = nlohmann::json::array({1, 3});
     doc["sizes"]["train"] = 2;
     write_and_load("overlap.json", doc.dump(), {"image 1", "query and train"});
+    doc = good;
+    doc["validation"] = nlohmann::json::array({2, 11, 20, 21});
+    write_and_load("validation.json", doc.dump(), {"image 2", "validation and query"});
+    doc = good;
+    doc["version"] = 3;
+    write_and_load("version.json", doc.dump(), {"version", "1 or 2"});
     doc = good;
     doc["sizes"]["database"] = 17;
     write_and_load("sizes.json", doc.dump(), {"\"database\"", "18 indices"});

@@ -11,6 +11,7 @@
 
 #include "greedyhash/data/image_dataset.h"
 #include "greedyhash/error.h"
+#include "test_support.h"
 
 namespace greedyhash {
 namespace {
@@ -143,9 +144,80 @@ TEST(Split, DeterministicAndMatchesTheIndependentReference) {
         EXPECT_EQ(split.database,
                   expected["database_" + split_protocol_name(protocol)].get<std::vector<int64_t>>())
             << key << " " << split_protocol_name(protocol);
+        EXPECT_EQ(
+            draw_validation(split, labels, ref["validation_per_class"].get<int64_t>(), seed),
+            expected["validation_" + split_protocol_name(protocol)].get<std::vector<int64_t>>())
+            << key << " " << split_protocol_name(protocol);
       }
     }
   }
+}
+
+// CIFAR-10 (I)-like: validation queries come from the database images outside the train
+// list, per class, and leave every other list as it was.
+TEST(Split, ValidationIsDrawnPerClassFromTheDatabaseOnlyImages) {
+  const auto labels = interleaved_labels(60);
+  const PerClassCounts counts{5, 10};
+  const Split split = make_per_class_split(labels, SplitProtocol::Cifar10_1, 3, counts);
+  const auto validation = draw_validation(split, labels, 4, 3);
+  ASSERT_EQ(validation.size(), 40u);
+  EXPECT_TRUE(std::is_sorted(validation.begin(), validation.end()));
+  EXPECT_TRUE(intersection(validation, set_union(split.query, split.train)).empty());
+  EXPECT_EQ(intersection(validation, split.database), validation) << "inside the database";
+  const auto classes = class_of(labels);
+  for (int64_t c = 0; c < 10; ++c) {
+    EXPECT_EQ(std::count_if(validation.begin(), validation.end(),
+                            [&](int64_t i) { return classes[static_cast<size_t>(i)] == c; }),
+              4)
+        << "class " << c;
+  }
+  EXPECT_EQ(draw_validation(split, labels, 4, 3), validation) << "deterministic";
+  EXPECT_NE(draw_validation(split, labels, 4, 4), validation) << "seeded";
+  EXPECT_TRUE(draw_validation(split, labels, 0, 3).empty());
+  // CIFAR-10 (II): the database is the train list, so the validation queries come from
+  // the images outside every list.
+  const Split two = make_per_class_split(labels, SplitProtocol::Cifar10_2, 3, counts);
+  const auto outside = draw_validation(two, labels, 4, 3);
+  ASSERT_EQ(outside.size(), 40u);
+  EXPECT_TRUE(intersection(outside, set_union(two.database, two.query)).empty());
+  // Too few candidates in a class: a named error with the fix.
+  expect_error([&] { draw_validation(split, labels, 46, 3); },
+               {"46 images of class 0", "--val-per-class"});
+}
+
+// Multi-label data (list files): per_class x C candidates drawn from all of them.
+TEST(Split, ValidationOfMultiLabelDataIsDrawnFromThePool) {
+  std::vector<int64_t> ids(40);
+  for (int64_t i = 0; i < 40; ++i) ids[static_cast<size_t>(i)] = i % 4;
+  auto labels = one_hot_labels(ids, 4);
+  labels[20][1] = 1;  // one candidate with two labels makes the set multi-label
+  Split split;
+  split.protocol = SplitProtocol::Lists;
+  split.query = {0, 1, 2, 3};
+  split.train = {4, 5, 6, 7, 8, 9, 10, 11};
+  for (int64_t i = 4; i < 40; ++i) split.database.push_back(i);
+  const auto validation = draw_validation(split, labels, 2, 9);
+  ASSERT_EQ(validation.size(), 8u);
+  for (const int64_t i : validation) EXPECT_GE(i, 12) << "from database minus train";
+  expect_error([&] { draw_validation(split, labels, 8, 9); }, {"32 images", "28"});
+}
+
+// Validation queries are ranked against the database without themselves, thinned evenly.
+TEST(Split, RetrievalListsForTestAndValidation) {
+  Split split;
+  split.query = {0, 1};
+  split.database = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  split.validation = {4, 9};
+  const auto test = test_retrieval(split);
+  EXPECT_EQ(test.queries, split.query);
+  EXPECT_EQ(test.database, split.database);
+  const auto all = validation_retrieval(split, 0);
+  EXPECT_EQ(all.queries, split.validation);
+  EXPECT_EQ(all.database, (std::vector<int64_t>{2, 3, 5, 6, 7, 8, 10, 11}));
+  // 8 left, 3 kept: rest[floor(i * 8 / 3)] for i = 0, 1, 2 -> positions 0, 2, 5.
+  EXPECT_EQ(validation_retrieval(split, 3).database, (std::vector<int64_t>{2, 5, 8}));
+  EXPECT_EQ(validation_retrieval(split, 8).database, all.database);
+  EXPECT_EQ(evenly_spaced({10, 20, 30, 40}, 2), (std::vector<int64_t>{10, 30}));
 }
 
 TEST(Split, BadInputIsANamedError) {

@@ -40,16 +40,38 @@ TEST(Config, PresetsSpellOutThePaperProtocol) {
     EXPECT_EQ(c.input_size, 224);
     EXPECT_EQ(c.seed, 2000);
     EXPECT_EQ(c.eval_every, 2);
+    // Issue 13: best.pt chosen on 100 validation queries per class, not the test queries.
+    EXPECT_EQ(c.val_per_class, 100);
+    EXPECT_EQ(c.select, "validation");
   }
 }
 
 TEST(Config, KeysAreTheFixedInterfaceNames) {
-  const std::vector<std::string> expected = {
-      "bit",        "dataset",    "data_dir",    "input_size",      "epochs",
-      "batch_size", "lr",         "lr_step",     "momentum",        "weight_decay",
-      "alpha",      "seed",       "eval_every",  "device",          "threads",
-      "output_dir", "pretrained", "train_limit", "query_per_class", "train_per_class",
-      "map_topk",   "precision"};
+  const std::vector<std::string> expected = {"bit",
+                                             "dataset",
+                                             "data_dir",
+                                             "input_size",
+                                             "epochs",
+                                             "batch_size",
+                                             "lr",
+                                             "lr_step",
+                                             "momentum",
+                                             "weight_decay",
+                                             "alpha",
+                                             "seed",
+                                             "eval_every",
+                                             "device",
+                                             "threads",
+                                             "output_dir",
+                                             "pretrained",
+                                             "train_limit",
+                                             "query_per_class",
+                                             "train_per_class",
+                                             "map_topk",
+                                             "precision",
+                                             "val_per_class",
+                                             "val_database_size",
+                                             "select"};
   std::vector<std::string> names;
   for (const auto& k : config_keys()) names.push_back(k.name);
   EXPECT_EQ(names, expected);

@@ -28,5 +28,20 @@ TEST(Progress, PlainLinesEveryNStepsWhenNotATerminal) {
   EXPECT_NE(out.find("took"), std::string::npos) << out;
 }
 
+// due() says beforehand what update() will do, so that callers can skip computing notes
+// that would not be printed.
+TEST(Progress, DueMatchesWhatUpdatePrints) {
+  testing::internal::CaptureStdout();
+  {
+    Progress progress("encode", 5, 2);
+    EXPECT_FALSE(progress.due(1));
+    EXPECT_TRUE(progress.due(2));
+    EXPECT_FALSE(progress.due(3));
+    EXPECT_TRUE(progress.due(4));
+    EXPECT_FALSE(progress.due(5)) << "the last step is printed by finish()";
+  }
+  testing::internal::GetCapturedStdout();
+}
+
 }  // namespace
 }  // namespace greedyhash

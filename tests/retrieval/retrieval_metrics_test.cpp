@@ -5,8 +5,11 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -63,31 +66,78 @@ std::vector<bool> ranked_relevance(const Reference& r) {
   return out;
 }
 
-// Expected AP over random orders inside each tie group, summed position by position:
-// a relevant item lands on each place t of its group with probability 1/n, and the
-// expected number of the group's other relevant items before it is
-// (t - 1)(r - 1)/(n - 1). (The enumeration test below checks this against all orders.)
-double reference_tie_aware_ap(const Reference& r, int bits) {
+// Expected AP@top_k over random orders inside each tie group, summed position by
+// position. Rank top_k falls into group c, whose first m places are inside the top K; the
+// number x of its relevant items there is hypergeometric (binomial coefficients from
+// lgamma). Given x, a relevant item of a group of n places holding x relevant ones lands
+// on place t with probability x/n, with (t - 1)(x - 1)/(n - 1) of the others before it on
+// average. (The enumeration tests below check this against all orders.)
+double reference_tie_aware_ap(const Reference& r, int bits, int64_t top_k) {
   std::vector<int64_t> n(static_cast<size_t>(bits) + 1, 0);
   std::vector<int64_t> rel(static_cast<size_t>(bits) + 1, 0);
   for (size_t i = 0; i < r.distance.size(); ++i) {
     ++n[static_cast<size_t>(r.distance[i])];
     rel[static_cast<size_t>(r.distance[i])] += r.relevant[i];
   }
-  const int64_t total = std::accumulate(rel.begin(), rel.end(), int64_t{0});
-  if (total == 0) return 0.0;
-  double sum = 0.0;
+  // Sum over places 1..places of a group with `hits` relevant items after `before` items,
+  // `relevant_before` of them relevant.
+  const auto group_sum = [](int64_t places, int64_t hits, int64_t before, int64_t relevant_before) {
+    double sum = 0.0;
+    for (int64_t t = 1; t <= places; ++t) {
+      const double others =
+          places > 1 ? static_cast<double>((t - 1) * (hits - 1)) / (places - 1) : 0.0;
+      sum += static_cast<double>(hits) / places * (relevant_before + 1 + others) / (before + t);
+    }
+    return sum;
+  };
+  const auto log_choose = [](int64_t a, int64_t b) {
+    return std::lgamma(a + 1.0) - std::lgamma(b + 1.0) - std::lgamma(a - b + 1.0);
+  };
+  double whole = 0.0;
   int64_t before = 0;
   int64_t relevant_before = 0;
-  for (size_t d = 0; d < n.size(); ++d) {
-    for (int64_t t = 1; t <= n[d]; ++t) {
-      const double others = n[d] > 1 ? static_cast<double>((t - 1) * (rel[d] - 1)) / (n[d] - 1) : 0;
-      sum += static_cast<double>(rel[d]) / n[d] * (relevant_before + 1 + others) / (before + t);
-    }
-    before += n[d];
-    relevant_before += rel[d];
+  size_t c = 0;
+  while (before + n[c] < top_k) {
+    whole += group_sum(n[c], rel[c], before, relevant_before);
+    before += n[c];
+    relevant_before += rel[c];
+    ++c;
   }
-  return sum / total;
+  const int64_t m = top_k - before;
+  double expected = 0.0;
+  for (int64_t x = 0; x <= std::min(rel[c], m); ++x) {
+    if (m - x > n[c] - rel[c] || relevant_before + x == 0) continue;
+    const double p =
+        std::exp(log_choose(rel[c], x) + log_choose(n[c] - rel[c], m - x) - log_choose(n[c], m));
+    expected += p * (whole + group_sum(m, x, before, relevant_before)) / (relevant_before + x);
+  }
+  return expected;
+}
+
+// Precision and recall within Hamming radius `radius` of one query, by looking at every
+// item: precision 0 when nothing is retrieved, recall 0 when nothing is relevant.
+struct RadiusReference {
+  double precision = 0.0;
+  double recall = 0.0;
+  bool retrieved_nothing = false;
+};
+
+RadiusReference reference_within_radius(const Reference& r, int radius) {
+  int64_t retrieved = 0;
+  int64_t retrieved_relevant = 0;
+  int64_t relevant = 0;
+  for (size_t i = 0; i < r.distance.size(); ++i) {
+    relevant += r.relevant[i];
+    if (r.distance[i] <= radius) {
+      ++retrieved;
+      retrieved_relevant += r.relevant[i];
+    }
+  }
+  RadiusReference out;
+  out.retrieved_nothing = retrieved == 0;
+  if (retrieved > 0) out.precision = static_cast<double>(retrieved_relevant) / retrieved;
+  if (relevant > 0) out.recall = static_cast<double>(retrieved_relevant) / relevant;
+  return out;
 }
 
 struct RandomSet {
@@ -116,7 +166,8 @@ LabeledCodes labeled(const RandomSet& s) {
   return LabeledCodes(BinaryCodes::from_tensor(s.pm1), s.labels);
 }
 
-// Every metric of evaluate_retrieval and mAP@K against the reference, query by query.
+// Every metric of evaluate_retrieval, mAP@K (stable and tie-aware) and precision/recall
+// within several Hamming radii against the reference, query by query.
 void check_against_reference(int bits, int64_t classes, bool multi_label) {
   SCOPED_TRACE("bits " + std::to_string(bits) + ", classes " + std::to_string(classes) +
                (multi_label ? ", multi-label" : ", single-label"));
@@ -131,15 +182,26 @@ void check_against_reference(int bits, int64_t classes, bool multi_label) {
   RetrievalOptions options;
   options.precision_at = {1, 10, 100, 301, 0, 1000};
   const RetrievalReport report = evaluate_retrieval(queries, database, options);
-  const std::vector<size_t> top_ks = {7, 150};
+  const std::vector<size_t> top_ks = {1, 7, 150, 301};
   std::vector<MeanAveragePrecision> at_k;
+  std::vector<MeanAveragePrecision> tie_at_k;
   for (const size_t k : top_ks) {
     at_k.push_back(mean_average_precision(queries, database, static_cast<int64_t>(k)));
+    tie_at_k.push_back(
+        tie_aware_mean_average_precision(queries, database, static_cast<int64_t>(k)));
+  }
+  const std::vector<int> radii = {0, 1, 2, 3, bits / 4, bits, bits + 5};
+  std::vector<RadiusPrecisionRecall> within;
+  for (const int radius : radii) {
+    within.push_back(precision_recall_within_radius(queries, database, radius));
   }
 
   double map = 0.0;
   double map_tie = 0.0;
   std::vector<double> map_at_k(top_ks.size(), 0.0);
+  std::vector<double> map_tie_at_k(top_ks.size(), 0.0);
+  std::vector<int64_t> tie_at_k_without_relevant(top_ks.size(), 0);
+  std::vector<RadiusPrecisionRecall> within_sum(radii.size());
   std::vector<double> p_at_n(options.precision_at.size(), 0.0);
   std::vector<double> precision_sum(static_cast<size_t>(bits) + 1, 0.0);
   std::vector<int64_t> precision_queries(static_cast<size_t>(bits) + 1, 0);
@@ -154,13 +216,30 @@ void check_against_reference(int bits, int64_t classes, bool multi_label) {
     map += ap;
     const int64_t total_relevant = std::count(ranked.begin(), ranked.end(), true);
     without_relevant += total_relevant == 0;
-    const double tie = reference_tie_aware_ap(r, bits);
+    const double tie = reference_tie_aware_ap(r, bits, num_db);
     EXPECT_NEAR(report.map_tie_aware->ap[static_cast<size_t>(i)], tie, 1e-12) << i;
     map_tie += tie;
     for (size_t k = 0; k < top_ks.size(); ++k) {
       const double ap_k = textbook_ap(ranked, top_ks[k]);
       EXPECT_NEAR(at_k[k].ap[static_cast<size_t>(i)], ap_k, 1e-12) << i << " @" << top_ks[k];
       map_at_k[k] += ap_k;
+      const double tie_k = reference_tie_aware_ap(r, bits, static_cast<int64_t>(top_ks[k]));
+      EXPECT_NEAR(tie_at_k[k].ap[static_cast<size_t>(i)], tie_k, 1e-12) << i << " @" << top_ks[k];
+      map_tie_at_k[k] += tie_k;
+      // No relevant item within the top K in any tie order: none closer than the distance
+      // at rank K, nor at that distance.
+      const double cut_distance = r.distance[static_cast<size_t>(r.order[top_ks[k] - 1])];
+      bool any = false;
+      for (size_t j = 0; j < r.distance.size(); ++j) {
+        any = any || (r.relevant[j] && r.distance[j] <= cut_distance);
+      }
+      tie_at_k_without_relevant[k] += !any;
+    }
+    for (size_t t = 0; t < radii.size(); ++t) {
+      const RadiusReference w = reference_within_radius(r, radii[t]);
+      within_sum[t].precision += w.precision;
+      within_sum[t].recall += w.recall;
+      within_sum[t].num_queries_retrieving_nothing += w.retrieved_nothing;
     }
     for (size_t t = 0; t < options.precision_at.size(); ++t) {
       size_t n = static_cast<size_t>(options.precision_at[t]);
@@ -193,6 +272,29 @@ void check_against_reference(int bits, int64_t classes, bool multi_label) {
   for (size_t k = 0; k < top_ks.size(); ++k) {
     EXPECT_NEAR(at_k[k].map, map_at_k[k] / num_queries, 1e-12) << "@" << top_ks[k];
     EXPECT_EQ(at_k[k].top_k, static_cast<int64_t>(top_ks[k]));
+    EXPECT_NEAR(tie_at_k[k].map, map_tie_at_k[k] / num_queries, 1e-12) << "@" << top_ks[k];
+    EXPECT_EQ(tie_at_k[k].top_k, static_cast<int64_t>(top_ks[k]));
+    EXPECT_TRUE(tie_at_k[k].tie_aware);
+    EXPECT_EQ(tie_at_k[k].num_queries_without_relevant, tie_at_k_without_relevant[k]);
+  }
+  // K = the database size is the tie-aware mAP@all.
+  EXPECT_NEAR(tie_at_k.back().map, report.map_tie_aware->map, 1e-12);
+  EXPECT_FALSE(report.map_tie_aware_top_k.has_value());  // top_k = all
+  for (size_t t = 0; t < radii.size(); ++t) {
+    SCOPED_TRACE("radius " + std::to_string(radii[t]));
+    EXPECT_EQ(within[t].radius, radii[t]);
+    EXPECT_NEAR(within[t].precision, within_sum[t].precision / num_queries, 1e-12);
+    EXPECT_NEAR(within[t].recall, within_sum[t].recall / num_queries, 1e-12);
+    EXPECT_EQ(within[t].num_queries_retrieving_nothing,
+              within_sum[t].num_queries_retrieving_nothing);
+    if (radii[t] == 2) {
+      ASSERT_TRUE(report.within_radius.has_value());
+      EXPECT_EQ(report.within_radius->radius, 2);
+      EXPECT_NEAR(report.within_radius->precision, within_sum[t].precision / num_queries, 1e-12);
+      EXPECT_NEAR(report.within_radius->recall, within_sum[t].recall / num_queries, 1e-12);
+      EXPECT_EQ(report.within_radius->num_queries_retrieving_nothing,
+                within_sum[t].num_queries_retrieving_nothing);
+    }
   }
   EXPECT_EQ(report.precision_at_n.n, (std::vector<int64_t>{1, 10, 100, 301, 301, 301}));
   for (size_t t = 0; t < p_at_n.size(); ++t) {
@@ -252,6 +354,10 @@ TEST(RetrievalMetrics, MatchesTheReferenceWithThePortableKernel) {
 // Tie-aware: d=1 holds two relevant items (ranks 2, 3, either order): 1/2 + 2/3;
 //   d=2 holds one relevant of two (ranks 4, 5, j = 3): (3/4 + 3/5) / 2 = 27/40;
 //   d=4: 4/6. AP = (1/2 + 2/3 + 27/40 + 2/3) / 4 = (301/120) / 4 = 301/480.
+//   Tie-aware AP@4 cuts group d=2 after its first place: it holds the relevant item (rank
+//   4, j = 3) or not, each with probability 1/2; d=1 adds 1/2 + 2/3 = 7/6 either way:
+//   ((7/6) / 2 + (7/6 + 3/4) / 3) / 2 = (7/12 + 23/36) / 2 = 11/18. Tie-aware AP@2: d=1
+//   is all relevant, so rank 2 is: 1/2. Tie-aware AP@1: d=0 is irrelevant: 0.
 // Radius r retrieves d <= r: r=0 {1}: P 0, R 0; r=1 {1,2,4}: P 2/3, R 1/2;
 //   r=2 and 3 {1,2,4,0,3}: P 3/5, R 3/4; r=4 all: P 4/6, R 1.
 // Precision@N: N=1 -> 0, N=2 -> 1/2, N=4 -> 3/4, N=6 -> 4/6.
@@ -285,6 +391,12 @@ TEST(RetrievalMetrics, HandWorkedSixItemDatabase) {
   const MeanAveragePrecision tie = tie_aware_mean_average_precision(q, db);
   EXPECT_NEAR(tie.map, 301.0 / 480.0, 1e-15);
   EXPECT_TRUE(tie.tie_aware);
+  EXPECT_NEAR(tie_aware_mean_average_precision(q, db, 4).map, 11.0 / 18.0, 1e-15);
+  EXPECT_NEAR(tie_aware_mean_average_precision(q, db, 2).map, 0.5, 1e-15);
+  const MeanAveragePrecision tie_at1 = tie_aware_mean_average_precision(q, db, 1);
+  EXPECT_EQ(tie_at1.map, 0.0);
+  EXPECT_EQ(tie_at1.num_queries_without_relevant, 1);
+  EXPECT_EQ(tie_at1.top_k, 1);
 
   const PrecisionRecallCurve curve = precision_recall_curve(q, db);
   const std::vector<double> precision = {0.0, 2.0 / 3, 3.0 / 5, 3.0 / 5, 4.0 / 6};
@@ -293,6 +405,12 @@ TEST(RetrievalMetrics, HandWorkedSixItemDatabase) {
     EXPECT_NEAR(curve.precision[r], precision[r], 1e-15) << r;
     EXPECT_NEAR(curve.recall[r], recall[r], 1e-15) << r;
     EXPECT_EQ(curve.num_queries_retrieving[r], 1);
+  }
+  for (size_t r = 0; r < precision.size(); ++r) {
+    const RadiusPrecisionRecall within = precision_recall_within_radius(q, db, static_cast<int>(r));
+    EXPECT_NEAR(within.precision, precision[r], 1e-15) << r;
+    EXPECT_NEAR(within.recall, recall[r], 1e-15) << r;
+    EXPECT_EQ(within.num_queries_retrieving_nothing, 0);
   }
   const PrecisionAtN p = precision_at_n(q, db, {1, 2, 4, 6});
   EXPECT_EQ(p.precision, (std::vector<double>{0.0, 0.5, 0.75, 4.0 / 6}));
@@ -328,85 +446,171 @@ TEST(RetrievalMetrics, RadiusWithNothingRetrievedIsLeftOutOfThePrecisionMean) {
   // r=1: A retrieves both (1/2), B retrieves item 1 (0/1): (1/2 + 0) / 2.
   EXPECT_EQ(curve.num_queries_retrieving[1], 2);
   EXPECT_EQ(curve.precision[1], 0.25);
+  // Within radius 0 (PROTOCOL.md), B's empty result counts with precision 0: (1 + 0) / 2.
+  const RadiusPrecisionRecall within = precision_recall_within_radius(q, db, 0);
+  EXPECT_EQ(within.precision, 0.5);
+  EXPECT_EQ(within.recall, 0.5);
+  EXPECT_EQ(within.num_queries_retrieving_nothing, 1);
 }
 
 // ---------------------------------------------------------------------------------------
-// Ties: tie-aware AP equals the mean of textbook AP over every order inside the groups.
+// Ties: tie-aware AP@K equals the mean of textbook AP@K over every order inside the groups.
 
-TEST(RetrievalMetrics, TieAwareApIsTheAverageOverAllOrdersWithinTies) {
-  // K = 3; the query is all -1 and has label {0}. Distances and relevance per item:
-  // d=0: 1 item (irrelevant); d=1: 3 items (2 relevant); d=2: 4 items (1 relevant);
-  // d=3: 2 items (1 relevant). Items are listed out of distance order on purpose.
-  struct Item {
-    int distance;
-    bool relevant;
-  };
-  const std::vector<Item> items = {{2, false}, {1, true},  {3, true},  {0, false}, {2, true},
-                                   {1, false}, {2, false}, {3, false}, {1, true},  {2, false}};
-  std::vector<std::vector<int8_t>> codes;
-  std::vector<std::vector<uint8_t>> labels;
-  for (const Item& it : items) {
-    std::vector<int8_t> code(3, -1);
-    for (int b = 0; b < it.distance; ++b) code[static_cast<size_t>(b)] = 1;
-    codes.push_back(code);
-    labels.push_back({static_cast<uint8_t>(it.relevant), static_cast<uint8_t>(!it.relevant)});
-  }
+struct TiedItem {
+  int distance;
+  bool relevant;
+};
+
+// The query: all -1, label {0}. Database item i: its first items[i].distance bits +1 (so
+// that is its distance), label {0} when relevant, else {1}.
+LabeledCodes query_at_origin(int bits) {
+  return LabeledCodes(BinaryCodes::from_tensor(torch::full({1, bits}, -1, torch::kInt8)),
+                      torch::tensor({{1, 0}}, torch::kUInt8));
+}
+
+LabeledCodes database_at_distances(const std::vector<TiedItem>& items, int bits) {
   const int64_t n = static_cast<int64_t>(items.size());
-  auto code_tensor = torch::empty({n, 3}, torch::kInt8);
-  auto label_tensor = torch::empty({n, 2}, torch::kUInt8);
+  auto codes = torch::full({n, bits}, -1, torch::kInt8);
+  auto labels = torch::zeros({n, 2}, torch::kUInt8);
   for (int64_t i = 0; i < n; ++i) {
-    for (int64_t b = 0; b < 3; ++b) code_tensor[i][b] = codes[i][b];
-    for (int64_t c = 0; c < 2; ++c) label_tensor[i][c] = labels[i][c];
+    const TiedItem& item = items[static_cast<size_t>(i)];
+    if (item.distance > 0) codes[i].narrow(0, 0, item.distance).fill_(1);
+    labels[i][item.relevant ? 0 : 1] = 1;
   }
-  const LabeledCodes db(BinaryCodes::from_tensor(code_tensor), label_tensor);
-  const LabeledCodes q(BinaryCodes::from_tensor(torch::full({1, 3}, -1, torch::kInt8)),
-                       torch::tensor({{1, 0}}, torch::kUInt8));
+  return LabeledCodes(BinaryCodes::from_tensor(codes), labels);
+}
 
-  // Enumerate every order within each distance group (1! * 3! * 4! * 2! = 288 lists).
-  std::vector<std::vector<bool>> groups(4);
-  for (const Item& it : items) groups[static_cast<size_t>(it.distance)].push_back(it.relevant);
-  // Permute the items (positions), not their relevance flags: next_permutation over
-  // flags would skip equal-looking orders and weight the rest unevenly.
-  std::vector<std::vector<int>> perm(4);
-  for (size_t d = 0; d < 4; ++d) {
+Reference reference_of(const std::vector<TiedItem>& items) {
+  Reference r;
+  for (const TiedItem& item : items) {
+    r.distance.push_back(item.distance);
+    r.relevant.push_back(item.relevant);
+  }
+  r.order.resize(items.size());
+  std::iota(r.order.begin(), r.order.end(), 0);
+  std::stable_sort(r.order.begin(), r.order.end(),
+                   [&](int64_t a, int64_t b) { return r.distance[a] < r.distance[b]; });
+  return r;
+}
+
+struct OverAllOrders {
+  std::vector<double> mean_ap_at;  // [K - 1]: mean of textbook AP@K over the orders
+  double lowest_ap = 1.0;          // of AP@all
+  double highest_ap = 0.0;
+  int64_t orders = 0;
+};
+
+// Visits every order within each distance group. It permutes the items (positions), not
+// their relevance flags: next_permutation over flags would skip equal-looking orders and
+// weight the rest unevenly.
+OverAllOrders over_all_orders(const std::vector<TiedItem>& items, int bits) {
+  std::vector<std::vector<bool>> groups(static_cast<size_t>(bits) + 1);
+  for (const TiedItem& item : items) {
+    groups[static_cast<size_t>(item.distance)].push_back(item.relevant);
+  }
+  std::vector<std::vector<int>> perm(groups.size());
+  for (size_t d = 0; d < groups.size(); ++d) {
     perm[d].resize(groups[d].size());
     std::iota(perm[d].begin(), perm[d].end(), 0);
   }
-  double sum = 0.0;
-  int count = 0;
-  double lowest = 1.0;
-  double highest = 0.0;
-  do {
+  OverAllOrders out;
+  out.mean_ap_at.assign(items.size(), 0.0);
+  const std::function<void(size_t)> visit = [&](size_t d) {
+    if (d == groups.size()) {
+      std::vector<bool> ranked;
+      for (size_t g = 0; g < groups.size(); ++g) {
+        for (const int k : perm[g]) ranked.push_back(groups[g][static_cast<size_t>(k)]);
+      }
+      for (size_t k = 1; k <= ranked.size(); ++k) out.mean_ap_at[k - 1] += textbook_ap(ranked, k);
+      const double ap = textbook_ap(ranked, ranked.size());
+      out.lowest_ap = std::min(out.lowest_ap, ap);
+      out.highest_ap = std::max(out.highest_ap, ap);
+      ++out.orders;
+      return;
+    }
     do {
-      do {
-        std::vector<bool> ranked;
-        for (size_t d = 0; d < 4; ++d) {
-          for (const int k : perm[d]) ranked.push_back(groups[d][static_cast<size_t>(k)]);
-        }
-        const double ap = textbook_ap(ranked, ranked.size());
-        sum += ap;
-        lowest = std::min(lowest, ap);
-        highest = std::max(highest, ap);
-        ++count;
-      } while (std::next_permutation(perm[3].begin(), perm[3].end()));
-    } while (std::next_permutation(perm[2].begin(), perm[2].end()));
-  } while (std::next_permutation(perm[1].begin(), perm[1].end()));
-  ASSERT_EQ(count, 288);
-  EXPECT_LT(lowest + 0.05, highest);  // the tie order does matter here
+      visit(d + 1);
+    } while (std::next_permutation(perm[d].begin(), perm[d].end()));
+  };
+  visit(0);
+  for (double& ap : out.mean_ap_at) ap /= static_cast<double>(out.orders);
+  return out;
+}
+
+TEST(RetrievalMetrics, TieAwareApIsTheAverageOverAllOrdersWithinTies) {
+  // 3 bits. d=0: 1 item (irrelevant); d=1: 3 items (2 relevant); d=2: 4 items (1
+  // relevant); d=3: 2 items (1 relevant). Items are listed out of distance order on purpose.
+  const std::vector<TiedItem> items = {{2, false}, {1, true},  {3, true},  {0, false}, {2, true},
+                                       {1, false}, {2, false}, {3, false}, {1, true},  {2, false}};
+  const LabeledCodes q = query_at_origin(3);
+  const LabeledCodes db = database_at_distances(items, 3);
+  const OverAllOrders all = over_all_orders(items, 3);
+  ASSERT_EQ(all.orders, 288);                       // 1! * 3! * 4! * 2!
+  EXPECT_LT(all.lowest_ap + 0.05, all.highest_ap);  // the tie order does matter here
 
   const double tie = tie_aware_mean_average_precision(q, db).map;
-  EXPECT_NEAR(tie, sum / count, 1e-12);
+  EXPECT_NEAR(tie, all.mean_ap_at.back(), 1e-12);
+  // Every cut-off, inside groups (K = 2, 3, 5..7, 9) and at their ends.
+  for (int64_t k = 1; k <= 10; ++k) {
+    EXPECT_NEAR(tie_aware_mean_average_precision(q, db, k).map, all.mean_ap_at[k - 1], 1e-12)
+        << "@" << k;
+  }
 
   // The stable order is one of those orders; reversing the database changes it (and the
   // AP) but not the tie-aware value.
   const double stable = mean_average_precision(q, db).map;
-  const auto reversed = torch::arange(n - 1, -1, -1, torch::kLong);
-  const LabeledCodes db_reversed(BinaryCodes::from_tensor(code_tensor.index_select(0, reversed)),
-                                 label_tensor.index_select(0, reversed));
+  const LabeledCodes db_reversed =
+      database_at_distances(std::vector<TiedItem>(items.rbegin(), items.rend()), 3);
   EXPECT_NE(mean_average_precision(q, db_reversed).map, stable);
   EXPECT_NEAR(tie_aware_mean_average_precision(q, db_reversed).map, tie, 1e-15);
-  EXPECT_GE(stable, lowest);
-  EXPECT_LE(stable, highest);
+  EXPECT_NEAR(tie_aware_mean_average_precision(q, db_reversed, 6).map, all.mean_ap_at[5], 1e-15);
+  EXPECT_GE(stable, all.lowest_ap);
+  EXPECT_LE(stable, all.highest_ap);
+}
+
+TEST(RetrievalMetrics, TieAwareApAtKIsTheAverageOverAllOrdersOnSmallRandomCases) {
+  std::mt19937 rng(13);
+  for (int trial = 0; trial < 60; ++trial) {
+    const int bits = 1 + static_cast<int>(rng() % 4);
+    const size_t n = 1 + rng() % 8;
+    const double relevant_share = 0.1 + 0.8 * std::uniform_real_distribution<double>()(rng);
+    std::vector<TiedItem> items;
+    for (size_t i = 0; i < n; ++i) {
+      items.push_back({static_cast<int>(rng() % (static_cast<unsigned>(bits) + 1)),
+                       std::uniform_real_distribution<double>()(rng) < relevant_share});
+    }
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    const LabeledCodes q = query_at_origin(bits);
+    const LabeledCodes db = database_at_distances(items, bits);
+    const OverAllOrders all = over_all_orders(items, bits);
+    const Reference reference = reference_of(items);
+    for (int64_t k = 1; k <= static_cast<int64_t>(n); ++k) {
+      const MeanAveragePrecision tie = tie_aware_mean_average_precision(q, db, k);
+      EXPECT_NEAR(tie.map, all.mean_ap_at[k - 1], 1e-12) << "@" << k;
+      EXPECT_EQ(tie.num_queries_without_relevant, all.mean_ap_at[k - 1] == 0.0) << "@" << k;
+      // The test's own reference, used on larger data above, is right too.
+      EXPECT_NEAR(reference_tie_aware_ap(reference, bits, k), all.mean_ap_at[k - 1], 1e-12);
+    }
+  }
+}
+
+TEST(RetrievalMetrics, TieAwareApAtKIsThePlainApAtKWithoutTies) {
+  std::mt19937 rng(14);
+  for (int trial = 0; trial < 5; ++trial) {
+    // 40 items at 40 different distances out of 0..64, in random database order.
+    std::vector<int> distances(65);
+    std::iota(distances.begin(), distances.end(), 0);
+    std::shuffle(distances.begin(), distances.end(), rng);
+    std::vector<TiedItem> items;
+    for (size_t i = 0; i < 40; ++i) items.push_back({distances[i], rng() % 3 == 0});
+    const LabeledCodes q = query_at_origin(64);
+    const LabeledCodes db = database_at_distances(items, 64);
+    for (int64_t k = 1; k <= 40; ++k) {
+      EXPECT_NEAR(tie_aware_mean_average_precision(q, db, k).map,
+                  mean_average_precision(q, db, k).map, 1e-12)
+          << "trial " << trial << " @" << k;
+    }
+  }
 }
 
 TEST(RetrievalMetrics, QueriesWithoutRelevantItemsCountAsZero) {
@@ -423,6 +627,14 @@ TEST(RetrievalMetrics, QueriesWithoutRelevantItemsCountAsZero) {
   EXPECT_EQ(report.map_tie_aware->map, 0.5);
   // Recall averages over the one query that has relevant items.
   EXPECT_EQ(report.pr_curve->recall[0], 1.0);
+  // Within radius 2 both items are retrieved. Query 0: precision 1/2, recall 1; query 1:
+  // precision 0, and recall 0 as its AP is 0, counted in both means.
+  EXPECT_EQ(report.within_radius->precision, 0.25);
+  EXPECT_EQ(report.within_radius->recall, 0.5);
+  EXPECT_EQ(report.within_radius->num_queries_retrieving_nothing, 0);
+  // Tie-aware @1: query 0 has item 0 at rank 1 in every order; query 1 has nothing.
+  EXPECT_EQ(tie_aware_mean_average_precision(q, db, 1).num_queries_without_relevant, 1);
+  EXPECT_EQ(tie_aware_mean_average_precision(q, db, 1).map, 0.5);
 }
 
 TEST(RetrievalMetrics, SameResultsForAnyThreadCount) {
@@ -432,6 +644,7 @@ TEST(RetrievalMetrics, SameResultsForAnyThreadCount) {
   const LabeledCodes db = labeled(random_set(500, 24, 4, true, centres));
   RetrievalOptions options;
   options.precision_at = {10, 0};
+  options.top_k = 120;
   const int threads_before = at::get_num_threads();
   at::set_num_threads(1);
   const RetrievalReport one = evaluate_retrieval(q, db, options);
@@ -441,6 +654,10 @@ TEST(RetrievalMetrics, SameResultsForAnyThreadCount) {
   EXPECT_EQ(one.map.ap, three.map.ap);
   EXPECT_EQ(one.map.map, three.map.map);
   EXPECT_EQ(one.map_tie_aware->map, three.map_tie_aware->map);
+  EXPECT_EQ(one.map_tie_aware_top_k->ap, three.map_tie_aware_top_k->ap);
+  EXPECT_EQ(one.map_tie_aware_top_k->map, three.map_tie_aware_top_k->map);
+  EXPECT_EQ(one.within_radius->precision, three.within_radius->precision);
+  EXPECT_EQ(one.within_radius->recall, three.within_radius->recall);
   EXPECT_EQ(one.pr_curve->precision, three.pr_curve->precision);
   EXPECT_EQ(one.pr_curve->recall, three.pr_curve->recall);
   EXPECT_EQ(one.precision_at_n.precision, three.precision_at_n.precision);
@@ -461,14 +678,25 @@ TEST(RetrievalMetrics, SingleMetricFunctionsAgreeWithEvaluateRetrieval) {
   EXPECT_EQ(report.map.ap, mean_average_precision(q, db, 20).ap);
   EXPECT_EQ(report.map_tie_aware->ap, tie_aware_mean_average_precision(q, db).ap);
   EXPECT_EQ(report.map_tie_aware->top_k, 80);
+  EXPECT_EQ(report.map_tie_aware_top_k->ap, tie_aware_mean_average_precision(q, db, 20).ap);
+  EXPECT_EQ(report.map_tie_aware_top_k->top_k, 20);
+  const RadiusPrecisionRecall within = precision_recall_within_radius(q, db, 2);
+  EXPECT_EQ(report.within_radius->precision, within.precision);
+  EXPECT_EQ(report.within_radius->recall, within.recall);
+  EXPECT_EQ(report.within_radius->num_queries_retrieving_nothing,
+            within.num_queries_retrieving_nothing);
   EXPECT_EQ(report.pr_curve->precision, precision_recall_curve(q, db).precision);
   EXPECT_EQ(report.precision_at_n.precision, precision_at_n(q, db, {5, 50}).precision);
   RetrievalOptions bare;
   bare.tie_aware = false;
   bare.pr_curve = false;
+  bare.hamming_radius.reset();
+  bare.top_k = 20;
   const RetrievalReport minimal = evaluate_retrieval(q, db, bare);
   EXPECT_FALSE(minimal.map_tie_aware.has_value());
+  EXPECT_FALSE(minimal.map_tie_aware_top_k.has_value());
   EXPECT_FALSE(minimal.pr_curve.has_value());
+  EXPECT_FALSE(minimal.within_radius.has_value());
   EXPECT_TRUE(minimal.precision_at_n.n.empty());
 }
 
@@ -487,6 +715,10 @@ TEST(RetrievalMetrics, Errors) {
   expect_error_containing([&] { mean_average_precision(empty_db, db12); }, "query set is empty");
   expect_error_containing([&] { mean_average_precision(q12, db12, -1); }, "top_k must be >= 0");
   expect_error_containing([&] { precision_at_n(q12, db12, {10, -5}); }, "must be >= 0");
+  expect_error_containing([&] { precision_recall_within_radius(q12, db12, -1); },
+                          "Hamming radius must be >= 0, got -1");
+  expect_error_containing([&] { tie_aware_mean_average_precision(q12, db12, -3); },
+                          "top_k must be >= 0");
 }
 
 }  // namespace

@@ -46,5 +46,22 @@ TEST(WriteFileAtomically, FailureLeavesTheOldFileAndNamesThePath) {
   EXPECT_EQ(std::distance(fs::directory_iterator(folder), fs::directory_iterator()), 1);
 }
 
+// What a process killed inside write_file_atomically leaves: its temporary file. Only
+// those go; a file a user named like it but without the random suffix stays.
+TEST(RemoveStaleTemporaryFiles, RemovesOnlyLeftoverTemporaryFiles) {
+  const auto folder = fresh_test_folder("atomic_stale");
+  for (const char* name : {".last.pt.tmp-a1B2c3", ".metrics.jsonl.tmp-XyZ789", "last.pt",
+                           ".last.pt.tmp-short", "notes.tmp-abcdef"}) {
+    std::ofstream(folder / name) << "x";
+  }
+  EXPECT_EQ(remove_stale_temporary_files(folder), 2);
+  for (const char* name : {"last.pt", ".last.pt.tmp-short", "notes.tmp-abcdef"}) {
+    EXPECT_TRUE(fs::exists(folder / name)) << name;
+  }
+  EXPECT_FALSE(fs::exists(folder / ".last.pt.tmp-a1B2c3"));
+  EXPECT_EQ(remove_stale_temporary_files(folder / "missing"), 0);
+  fs::remove_all(folder);
+}
+
 }  // namespace
 }  // namespace greedyhash

@@ -1,4 +1,5 @@
 #include "greedyhash/train/checkpoint.h"
+#include "greedyhash/serialize/torch_save_file.h"
 
 #include <gtest/gtest.h>
 
@@ -29,7 +30,7 @@ class Checkpoint : public ::testing::Test {
     folder_ = new fs::path(fresh_test_folder("checkpoint_suite"));
     torch::manual_seed(11);
     model_ = new GreedyHash(32, 10);
-    meta_ = new CheckpointMeta{32, 10, 224, 7, 0.8125, R"({"bit": 32, "lr": 0.001})"};
+    meta_ = new CheckpointMeta{32, 10, 224, 7, 0.8125, R"({"bit": 32, "lr": 0.001})", "validation"};
     save_checkpoint(file(), *model_, *meta_);
   }
   static void TearDownTestSuite() {
@@ -72,15 +73,19 @@ json.dump(out, open(sys.argv[2], "w"))
   const auto seen = nlohmann::json::parse(read_file_bytes(report));
 
   std::vector<std::string> keys = (*model_)->named_parameters().keys();
-  for (const char* meta_key :
-       {"bit", "num_classes", "input_size", "epoch", "map", "config", "format_version"}) {
+  for (const char* meta_key : {"bit", "num_classes", "input_size", "epoch", "map", "config",
+                               "selection", "format_version"}) {
     keys.push_back(meta_key);
   }
   EXPECT_EQ(seen["keys"].get<std::vector<std::string>>(), keys);
-  const nlohmann::json expected_meta = {
-      {"bit", 32},          {"num_classes", 10}, {"input_size", 224},
-      {"epoch", 7},         {"map", 0.8125},     {"config", R"({"bit": 32, "lr": 0.001})"},
-      {"format_version", 1}};
+  const nlohmann::json expected_meta = {{"bit", 32},
+                                        {"num_classes", 10},
+                                        {"input_size", 224},
+                                        {"epoch", 7},
+                                        {"map", 0.8125},
+                                        {"config", R"({"bit": 32, "lr": 0.001})"},
+                                        {"selection", "validation"},
+                                        {"format_version", 2}};
   EXPECT_EQ(seen["meta"], expected_meta);
   // torchvision's AlexNet takes the backbone by name: only its 1000-way layer is missing.
   EXPECT_EQ(seen["missing"], nlohmann::json::array({"classifier.6.bias", "classifier.6.weight"}));
@@ -110,6 +115,23 @@ TEST_F(Checkpoint, LoadRestoresEveryParameterAndTheMetadata) {
   EXPECT_EQ(meta.epoch, 7);
   EXPECT_EQ(meta.map, 0.8125);
   EXPECT_EQ(meta.config_json, meta_->config_json);
+  EXPECT_EQ(meta.selection, "validation");
+}
+
+// Format 1 predates the "selection" entry; its best.pt was chosen on the test queries.
+TEST_F(Checkpoint, FormatOneFilesWereChosenOnTheTestQueries) {
+  TorchSaveDict entries("Entry");
+  for (const auto& item : (*model_)->named_parameters()) entries.insert(item.key(), item.value());
+  entries.insert("bit", int64_t{32});
+  entries.insert("num_classes", int64_t{10});
+  entries.insert("input_size", int64_t{224});
+  entries.insert("epoch", int64_t{3});
+  entries.insert("map", 0.5);
+  entries.insert("config", std::string("{}"));
+  entries.insert("format_version", int64_t{1});
+  const auto old = *folder_ / "format1.pt";
+  write_torch_save_dict(old, entries);
+  EXPECT_EQ(read_checkpoint_meta(old).selection, "query");
 }
 
 TEST_F(Checkpoint, ReadsMetadataAlone) {

@@ -22,6 +22,9 @@
 #include <vector>
 
 #include "greedyhash/error.h"
+#include "greedyhash/model/accumulating_linear.h"
+#include "greedyhash/model/memory_format.h"
+#include "greedyhash/train/fused_momentum_sgd.h"
 
 namespace greedyhash {
 namespace {
@@ -137,6 +140,20 @@ torch::Tensor flat_parameters(torch::nn::Sequential& model) {
   return torch::cat(parts).clone();
 }
 
+// Where rank `rank` saves its flat parameters after step `step` (0-based).
+fs::path saved_parameters(const fs::path& dir, int rank, int step) {
+  return dir / ("rank" + std::to_string(rank) + "_step" + std::to_string(step));
+}
+
+// Both ranks saved the same parameters after `step`, within 1e-5 of `expected`.
+void expect_ranks_hold(const fs::path& dir, int step, const torch::Tensor& expected) {
+  torch::Tensor rank0, rank1;
+  torch::load(rank0, saved_parameters(dir, 0, step).string());
+  torch::load(rank1, saved_parameters(dir, 1, step).string());
+  EXPECT_TRUE(torch::equal(rank0, rank1)) << "step " << step + 1;
+  EXPECT_LT((rank0 - expected).abs().max().item<double>(), 1e-5) << "step " << step + 1;
+}
+
 constexpr int kSteps = 4;
 
 TEST(Distributed, PaddedShardsCoverTheListInRankOrder) {
@@ -217,9 +234,7 @@ TEST(Distributed, TwoRanksStayIdenticalAndMatchOneProcess) {
           loss.backward();
           dist.average_gradients(model->parameters(), /*bucket_bytes=*/64);
           sgd.step();
-          torch::save(
-              flat_parameters(model),
-              (dir / ("rank" + std::to_string(rank) + "_step" + std::to_string(step))).string());
+          torch::save(flat_parameters(model), saved_parameters(dir, rank, step).string());
         }
         dist.check_identical(model->parameters());
         // all_gather_rows: rank r contributes [[r, 10 + r]].
@@ -255,13 +270,99 @@ TEST(Distributed, TwoRanksStayIdenticalAndMatchOneProcess) {
     sgd.zero_grad();
     loss.backward();
     sgd.step();
-    torch::Tensor rank0, rank1;
-    torch::load(rank0, (dir / ("rank0_step" + std::to_string(step))).string());
-    torch::load(rank1, (dir / ("rank1_step" + std::to_string(step))).string());
-    EXPECT_TRUE(torch::equal(rank0, rank1)) << "step " << step;
     const auto expected = flat_parameters(model);
-    EXPECT_LT((rank0 - expected).abs().max().item<double>(), 1e-5) << "step " << step;
+    expect_ranks_hold(dir, step, expected);
     EXPECT_GT((expected - initial).abs().max().item<double>(), 1e-3);  // training moved
+  }
+  fs::remove_all(dir);
+}
+
+// The trainer's optimiser in data-parallel training. FusedMomentumSGD keeps
+// m * buf + wd * p + gradient in .grad while average_gradients all-reduces it, and
+// AccumulatingLinear adds its weight gradients straight into that buffer: the mean over
+// ranks is the right update only because every rank holds the same m * buf + wd * p, and
+// only if the mean lands in the buffer itself. Two Gloo ranks, each on half of every
+// global batch, set up as train_model does it (channels-last, broadcast, default
+// buckets), against torch::optim::SGD on the whole batch in one process, step by step;
+// from the second step on, .grad holds the momentum buffer during the all-reduce.
+torch::nn::Sequential small_convnet(bool accumulating) {
+  namespace nn = torch::nn;
+  nn::Sequential model(nn::Conv2d(nn::Conv2dOptions(2, 4, 3)), nn::ReLU(), nn::Flatten());
+  if (accumulating) {
+    model->push_back(AccumulatingLinear(36, 16));
+    model->push_back(nn::ReLU());
+    model->push_back(AccumulatingLinear(16, 8));
+  } else {
+    model->push_back(nn::Linear(36, 16));
+    model->push_back(nn::ReLU());
+    model->push_back(nn::Linear(16, 8));
+  }
+  model->push_back(nn::ReLU());
+  model->push_back(nn::Linear(nn::LinearOptions(8, 3).bias(false)));
+  return model;
+}
+
+TEST(Distributed, FusedSgdWithAccumulatingLinearMatchesOneProcess) {
+  constexpr int kFusedSteps = 5;
+  constexpr int64_t kGlobalBatch = 8;
+  const auto options = torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(0.01);
+  const auto make_data = [] {
+    torch::manual_seed(11);
+    auto x = torch::randn({kFusedSteps * kGlobalBatch, 2, 5, 5});
+    auto y = torch::randint(0, 3, {kFusedSteps * kGlobalBatch});
+    return std::make_pair(x, y);
+  };
+  const fs::path dir = fresh_dir("fused");
+  const int64_t port = free_port();
+  const auto results = run_ranks(
+      2,
+      [&](int rank) {
+        const auto [x, y] = make_data();
+        DistributedContext dist(loopback(rank, port, std::chrono::seconds(20)),
+                                c10::Device(c10::kCPU));
+        torch::manual_seed(rank == 0 ? 7 : 8);
+        auto model = small_convnet(/*accumulating=*/true);
+        use_channels_last(*model);
+        FusedMomentumSGD sgd(model->parameters(), options);
+        dist.broadcast(model->parameters());
+        for (int step = 0; step < kFusedSteps; ++step) {
+          const int64_t first = step * kGlobalBatch + rank * kGlobalBatch / 2;
+          const auto loss = torch::nn::functional::cross_entropy(
+              model->forward(x.narrow(0, first, kGlobalBatch / 2)),
+              y.narrow(0, first, kGlobalBatch / 2));
+          sgd.zero_grad();
+          loss.backward();
+          dist.average_gradients(model->parameters());
+          sgd.step();
+          torch::save(flat_parameters(model), saved_parameters(dir, rank, step).string());
+        }
+        dist.barrier();
+        return 0;
+      },
+      std::chrono::seconds(60));
+  ASSERT_EQ(results[0].exit_code, 0);
+  ASSERT_EQ(results[1].exit_code, 0);
+
+  const auto [x, y] = make_data();
+  torch::manual_seed(7);
+  auto reference = small_convnet(/*accumulating=*/false);
+  torch::manual_seed(7);
+  auto fused_layout = small_convnet(/*accumulating=*/true);
+  ASSERT_TRUE(torch::equal(flat_parameters(reference), flat_parameters(fused_layout)))
+      << "both layouts start from the same weights";
+  torch::optim::SGD sgd(reference->parameters(), options);
+  const auto initial = flat_parameters(reference);
+  for (int step = 0; step < kFusedSteps; ++step) {
+    const auto loss = torch::nn::functional::cross_entropy(
+        reference->forward(x.narrow(0, step * kGlobalBatch, kGlobalBatch)),
+        y.narrow(0, step * kGlobalBatch, kGlobalBatch));
+    sgd.zero_grad();
+    loss.backward();
+    sgd.step();
+    const auto expected = flat_parameters(reference);
+    expect_ranks_hold(dir, step, expected);
+    // Far more than the tolerance: the comparison means something.
+    EXPECT_GT((expected - initial).abs().max().item<double>(), 1e-3) << "step " << step + 1;
   }
   fs::remove_all(dir);
 }

@@ -26,10 +26,6 @@ struct ImageDataset {
   bool multi_label() const;
 };
 
-// The images and labels at `indices`, in that order (class names kept, sources not): a
-// data set of its own, so that the rest can be let go.
-ImageDataset select_images(const ImageDataset& dataset, const std::vector<int64_t>& indices);
-
 // Labels N x C (uint8 one-hot) from class ids in [0, num_classes).
 at::Tensor one_hot_labels(const std::vector<int64_t>& class_ids, int64_t num_classes);
 

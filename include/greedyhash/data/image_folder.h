@@ -22,6 +22,13 @@ struct ImageFolderListing {
 // class folder without images throws greedyhash::Error naming the folder.
 ImageFolderListing list_image_folder(const std::filesystem::path& split_dir);
 
+// Any folder of images (what greedyhash_index --images takes). Laid out as
+// FOLDER/<class>/<image> (no images directly in FOLDER, and images directly in every
+// sub-folder), it is list_image_folder's listing, labels included. Otherwise it is every
+// image file under FOLDER, recursively, sorted by path, without classes (class_names and
+// class_ids empty). A missing folder or one without images throws greedyhash::Error.
+ImageFolderListing list_image_collection(const std::filesystem::path& folder);
+
 // Lists and decodes one split folder (e.g. ROOT/train). test_offset stays -1.
 ImageDataset read_image_folder(const std::filesystem::path& split_dir,
                                const ImageLoadOptions& options = {});

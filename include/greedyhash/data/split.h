@@ -28,6 +28,9 @@ struct Split {
   std::vector<int64_t> query;
   std::vector<int64_t> train;
   std::vector<int64_t> database;
+  // Validation queries for model selection (PROTOCOL.md "Model selection"), ranked
+  // against the database without themselves; empty when the run has none.
+  std::vector<int64_t> validation;
 };
 
 struct PerClassCounts {
@@ -53,6 +56,37 @@ Split make_cifar_split(const at::Tensor& labels, SplitProtocol protocol, uint64_
 // Same rule with other per-class counts (small synthetic tests, other data sets).
 Split make_per_class_split(const at::Tensor& labels, SplitProtocol protocol, uint64_t seed,
                            PerClassCounts counts);
+
+// The validation queries (Split::validation) for a split, drawn from its candidates:
+// the database images outside the train and query lists (CIFAR-10 (I): the 54,000
+// database-only images), or, when the database has none (CIFAR-10 (II)), every image
+// outside the query and train lists. Exact rule: rng = std::mt19937_64(derive_seed(seed,
+// kValidationStream)); single-label data: for c = 0 .. C-1, the candidates of class c in
+// ascending order, fisher_yates_shuffle(., rng), the first `per_class` of them;
+// multi-label data: all candidates, shuffled, the first per_class x C. Sorted ascending.
+// The query, train and database lists are not changed. A class (or the pool) with fewer
+// candidates than needed throws greedyhash::Error naming the class and the counts.
+inline constexpr uint64_t kValidationStream = 0x76616c6964617465ULL;  // "validate"
+std::vector<int64_t> draw_validation(const Split& split, const at::Tensor& labels,
+                                     int64_t per_class, uint64_t seed);
+
+// The images one evaluation ranks: queries against a database (ascending index lists).
+struct RetrievalLists {
+  std::vector<int64_t> queries;
+  std::vector<int64_t> database;
+};
+
+// The test evaluation: split.query against split.database.
+RetrievalLists test_retrieval(const Split& split);
+
+// Model selection: split.validation against split.database without the validation
+// images, evenly_spaced to at most `database_limit` of them (0 = all).
+RetrievalLists validation_retrieval(const Split& split, int64_t database_limit);
+
+// `count` items spread evenly over `list`: list[floor(i * list.size() / count)] for
+// i < count; the whole list when count is 0 or not smaller. Index lists are sorted, which
+// groups CIFAR's images by class, so a prefix would hold one or two classes only.
+std::vector<int64_t> evenly_spaced(const std::vector<int64_t>& list, int64_t count);
 
 // Throws greedyhash::Error naming `where` when an index is outside [0, dataset_size).
 void check_split_fits(const Split& split, int64_t dataset_size, const std::string& where);

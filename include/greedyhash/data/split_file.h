@@ -16,22 +16,23 @@ struct SavedSplit {
 };
 
 // Writes the split as JSON through write_file_atomically:
-//   {"format": "greedyhash-split", "version": 1, "protocol": "cifar10-1", "seed": 2000,
+//   {"format": "greedyhash-split", "version": 2, "protocol": "cifar10-1", "seed": 2000,
 //    "source": "...", "dataset": {"count": 60000, "checksum": "0123456789abcdef"},
 //    "order": "ascending dataset index",
-//    "sizes": {"query": 1000, "train": 5000, "database": 59000},
-//    "query": [...], "train": [...], "database": [...]}
+//    "sizes": {"query": 1000, "train": 5000, "database": 59000, "validation": 1000},
+//    "query": [...], "train": [...], "database": [...], "validation": [...]}
 // Lists are ascending and run-length coded: an element is an index, or [first, last]
 // for a run first, first+1, ..., last of 3 or more (a cifar10-1 split is ~50 KB).
 void save_split(const std::filesystem::path& path, const Split& split,
                 const DatasetFingerprint& fingerprint, const std::string& source_description);
 
-// Reads a file written by save_split for the data set whose fingerprint is `data`. A split
-// made for other data is refused (as check_fingerprint does) before its lists are read:
-// their runs can name up to `data.count` indices each, and the file's own count could
-// claim any number. Malformed JSON, unknown protocol, lists that are not strictly
-// ascending or disagree with "sizes", indices outside the image count, or query/train
-// overlap throw greedyhash::Error naming the file.
+// Reads a file written by save_split for the data set whose fingerprint is `data` (version
+// 1, from before validation sets, gives an empty validation list). A split made for other
+// data is refused (as check_fingerprint does) before its lists are read: their runs can
+// name up to `data.count` indices each, and the file's own count could claim any number.
+// Malformed JSON, unknown protocol, lists that are not strictly ascending or disagree with
+// "sizes", indices outside the image count, or a validation, query or train list sharing
+// an image with another throw greedyhash::Error naming the file.
 SavedSplit load_split(const std::filesystem::path& path, const DatasetFingerprint& data);
 
 // Refuses data that differs from the data the split was drawn on: throws

@@ -35,6 +35,9 @@ struct Config {
   int64_t train_per_class = 0;
   int64_t map_topk = 0;
   std::string precision = "fp32";
+  int64_t val_per_class = 100;
+  int64_t val_database_size = 0;
+  std::string select = "validation";
 };
 
 enum class ConfigType { Int, Float, String };

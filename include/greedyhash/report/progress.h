@@ -15,6 +15,9 @@ class Progress {
 
   // steps_done of total_steps finished, items_done images so far; note is appended.
   void update(int64_t steps_done, int64_t items_done, const std::string& note = "");
+  // Whether update(steps_done, ...) would print now: a caller whose note costs something
+  // (a GPU loss read back to the host) makes it only then.
+  bool due(int64_t steps_done) const;
   // Ends the live line (prints a final state). Idempotent.
   void finish();
   ~Progress();

@@ -18,7 +18,7 @@ namespace greedyhash {
 // over the blocks).
 //
 // Errors (greedyhash::Error): different bit lengths or class counts between queries and
-// database, an empty query set or database, top_k or an N < 0.
+// database, an empty query set or database, top_k, an N or a Hamming radius < 0.
 
 // Mean average precision. AP(q) = (1/R_q) sum_j j / p_j over the relevant items at
 // 1-based rank positions p_1 < p_2 < ..., R_q = number of relevant items considered.
@@ -26,7 +26,8 @@ struct MeanAveragePrecision {
   double map = 0.0;        // mean of `ap` over all queries (queries with AP 0 included)
   std::vector<double> ap;  // AP of each query, in query order
   int64_t top_k = 0;       // ranks considered: the database size for mAP@all
-  // Queries with no relevant item among the considered ranks (their AP is 0).
+  // Queries with no relevant item among the considered ranks (their AP is 0); tie-aware:
+  // in every order of the ties.
   int64_t num_queries_without_relevant = 0;
   bool tie_aware = false;
 };
@@ -44,6 +45,18 @@ struct PrecisionRecallCurve {
   std::vector<int64_t> num_queries_retrieving;
 };
 
+// Precision and recall when retrieving every item within Hamming radius `radius` (the
+// "P@H<=2" of HashNet, DPSH and others at radius 2), as PROTOCOL.md defines them. Unlike
+// PrecisionRecallCurve, both are means over all queries:
+// - a query that retrieves nothing has precision 0 (num_queries_retrieving_nothing of them);
+// - a query with no relevant item in the database has recall 0, as its AP is 0 in mAP.
+struct RadiusPrecisionRecall {
+  int radius = 0;
+  double precision = 0.0;
+  double recall = 0.0;
+  int64_t num_queries_retrieving_nothing = 0;
+};
+
 // Precision of the first N items of the stable ranking, averaged over all queries.
 struct PrecisionAtN {
   std::vector<int64_t> n;         // as requested, 0 and values above the size -> size
@@ -54,7 +67,8 @@ struct RetrievalOptions {
   int64_t top_k = 0;  // mAP@top_k; 0 (or >= database size) means mAP@all
   bool tie_aware = true;
   bool pr_curve = true;
-  std::vector<int64_t> precision_at;  // N values for precision@N; 0 means all
+  std::optional<int> hamming_radius = 2;  // precision/recall within this radius
+  std::vector<int64_t> precision_at;      // N values for precision@N; 0 means all
 };
 
 struct RetrievalReport {
@@ -63,9 +77,12 @@ struct RetrievalReport {
   int bits = 0;
   MeanAveragePrecision map;  // stable order (distance, then database index), @top_k
   // Expected AP over all orders within each tie group (McSherry & Najork, ECIR 2008),
-  // always over the whole database (mAP@all), whatever top_k is.
+  // over the whole database (mAP@all), whatever top_k is ...
   std::optional<MeanAveragePrecision> map_tie_aware;
+  // ... and @top_k, when top_k is below the database size.
+  std::optional<MeanAveragePrecision> map_tie_aware_top_k;
   std::optional<PrecisionRecallCurve> pr_curve;
+  std::optional<RadiusPrecisionRecall> within_radius;
   PrecisionAtN precision_at_n;  // empty when options.precision_at is
 };
 
@@ -77,12 +94,16 @@ RetrievalReport evaluate_retrieval(const LabeledCodes& queries, const LabeledCod
 MeanAveragePrecision mean_average_precision(const LabeledCodes& queries,
                                             const LabeledCodes& database, int64_t top_k = 0);
 
-// Tie-aware mAP@all: independent of any tie rule.
+// Tie-aware mAP@top_k (0 = all): independent of any tie rule.
 MeanAveragePrecision tie_aware_mean_average_precision(const LabeledCodes& queries,
-                                                      const LabeledCodes& database);
+                                                      const LabeledCodes& database,
+                                                      int64_t top_k = 0);
 
 PrecisionRecallCurve precision_recall_curve(const LabeledCodes& queries,
                                             const LabeledCodes& database);
+
+RadiusPrecisionRecall precision_recall_within_radius(const LabeledCodes& queries,
+                                                     const LabeledCodes& database, int radius);
 
 PrecisionAtN precision_at_n(const LabeledCodes& queries, const LabeledCodes& database,
                             const std::vector<int64_t>& ns);

@@ -12,7 +12,7 @@
 namespace greedyhash {
 
 // Version of the checkpoint layout below; readers refuse newer ones.
-inline constexpr int64_t kCheckpointFormatVersion = 1;
+inline constexpr int64_t kCheckpointFormatVersion = 2;
 
 // What a checkpoint records besides the weights.
 struct CheckpointMeta {
@@ -20,8 +20,15 @@ struct CheckpointMeta {
   int64_t num_classes = 0;  // C (entry "num_classes")
   int64_t input_size = 0;   // image side the model was trained at (entry "input_size")
   int64_t epoch = 0;        // epochs completed (entry "epoch")
-  double map = 0.0;         // mAP at that epoch, or e.g. NaN if not evaluated (entry "map")
+  // mAP at that epoch on the set the run selects on (its config's "select"), NaN when
+  // that epoch was not evaluated (entry "map").
+  double map = 0.0;
   std::string config_json;  // the resolved run config, as JSON text (entry "config")
+  // How this checkpoint was chosen (entry "selection"): "validation" (best.pt: highest
+  // mAP of held-out validation queries), "query" (best.pt: highest mAP of the test
+  // queries, as the public code chooses) or "last epoch" (last.pt). Format 1 files,
+  // which predate the entry, were chosen on the test queries.
+  std::string selection = "last epoch";
 };
 
 // A checkpoint is one torch.save-compatible file that Python reads with
@@ -32,8 +39,8 @@ struct CheckpointMeta {
 //     torchvision.models.alexnet().load_state_dict(ckpt, strict=False) takes them;
 //     then hash_layer.weight, hash_layer.bias, code_classifier.weight;
 //   "bit", "num_classes", "input_size", "epoch" (int), "map" (float), "config" (str),
-//     "format_version" (int). These names have no dot, so they never clash with a
-//     parameter name.
+//     "selection" (str, from format 2), "format_version" (int). These names have no dot, so they
+//     never clash with a parameter name.
 // Written through write_file_atomically: a crash leaves the old file or the new one.
 // meta.bits and meta.num_classes must equal the model's (std::invalid_argument if not).
 void save_checkpoint(const std::filesystem::path& file, const GreedyHash& model,
@@ -68,11 +75,11 @@ void save_training_state(const std::filesystem::path& file,
 
 // Restores what save_training_state saved: the optimizer state (matched to the
 // optimizer's parameters by position, so build it over the model's parameters in the
-// same order) and learning rates (its other options stay as constructed), the CPU
-// generator state and, on a machine with CUDA, the CUDA generators' states (those of
-// devices that are not present are skipped). Returns epoch and extra.
-// A truncated, corrupt or foreign file, or an optimizer with other parameter groups or
-// counts, is a greedyhash::Error naming the file.
+// same order; its tensors are put on the parameters' device) and learning rates (its other options
+// stay as constructed), the CPU generator state and, on a machine with CUDA, the CUDA generators'
+// states (those of devices that are not present are skipped). Returns epoch and extra. A truncated,
+// corrupt or foreign file, or an optimizer with other parameter groups or counts, is a
+// greedyhash::Error naming the file.
 TrainingState load_training_state(const std::filesystem::path& file,
                                   torch::optim::Optimizer& optimizer);
 

@@ -29,10 +29,13 @@ struct DistributedOptions {
 DistributedOptions distributed_options_from_env();
 
 // The data-parallel engine on c10d primitives: TCPStore rendezvous (rank 0 hosts the
-// store) and a process group, ProcessGroupNCCL for CUDA tensors when LibTorch was built
-// with NCCL, ProcessGroupGloo otherwise. All ranks must call the collectives in the same
-// order. Every failure of a peer (exit, kill, lost connection, timeout) surfaces as a
-// one-line greedyhash::Error.
+// store) and a process group, ProcessGroupNCCL when the device is CUDA and LibTorch was
+// built with NCCL, ProcessGroupGloo otherwise. All ranks must call the collectives in the
+// same order. Every failure of a peer (exit, kill, lost connection, timeout) surfaces as
+// a one-line greedyhash::Error. A rank that fails on its own (a NaN loss, bad data, a
+// full disk) calls report_failure(); a watchdog thread on every other rank sees that in
+// the store within a second and ends its process with a one-line message, wherever it
+// is blocked (NCCL, unlike Gloo, never notices a vanished peer before its timeout).
 class DistributedContext {
  public:
   // A single process (world size 1).
@@ -52,22 +55,31 @@ class DistributedContext {
 
   // Overwrites `tensors` on every rank with rank 0's values (in place).
   void broadcast(const std::vector<at::Tensor>& tensors);
-  // Replaces each parameter's gradient with the mean over ranks. Gradients are
-  // flattened into buckets of at most `bucket_bytes` (a parameter larger than that gets
-  // a bucket alone) and all buckets are reduced concurrently. A missing gradient counts
-  // as zeros, so ranks that skipped a parameter still agree.
+  // Replaces each parameter's .grad with its mean over ranks. Gradients are flattened
+  // into buckets of at most `bucket_bytes` (a parameter larger than that gets a bucket
+  // alone) and all buckets are reduced concurrently. A missing gradient counts as zeros,
+  // so ranks that skipped a parameter still agree.
+  // Under FusedMomentumSGD, .grad holds m * buf + wd * p + g here, not g (see its header;
+  // grads_hold_momentum()). The mean is still exact because it is linear and m * buf +
+  // wd * p is the same on every rank (check_identical verifies the replicas each epoch):
+  // mean(m * buf + wd * p + g_r) = m * buf + wd * p + mean(g_r). Only linear maps of .grad
+  // are allowed between backward and step for that reason.
   void average_gradients(const std::vector<at::Tensor>& parameters,
                          int64_t bucket_bytes = int64_t{25} << 20);
   // Concatenates every rank's `rows` (same shape on every rank) along dim 0 in rank
-  // order; the result is on every rank.
+  // order; the result is on every rank, on the device `rows` came from (the collective
+  // itself runs on the backend's device: NCCL takes CUDA tensors only).
   at::Tensor all_gather_rows(const at::Tensor& rows);
   // Throws greedyhash::Error when the tensors differ between ranks (compared through
   // per-tensor sums and sums of squares in double precision): replicas drifted apart.
   void check_identical(const std::vector<at::Tensor>& tensors);
   void barrier();
 
-  // Bytes sent to the all-reduce so far and seconds spent waiting on it.
-  int64_t reduced_bytes() const;
+  // Tells the other ranks that this one failed (`message`, one line), so that they stop
+  // instead of waiting for it until the collective timeout. Never throws.
+  void report_failure(const std::string& message) noexcept;
+
+  // Seconds spent waiting on the gradient all-reduce so far.
   double reduce_seconds() const;
 
  private:

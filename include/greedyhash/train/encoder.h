@@ -1,5 +1,6 @@
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -7,6 +8,7 @@
 
 #include "greedyhash/data/device_transform.h"
 #include "greedyhash/data/image_dataset.h"
+#include "greedyhash/data/image_decoding.h"
 #include "greedyhash/model/greedy_hash.h"
 
 namespace greedyhash {
@@ -18,19 +20,26 @@ struct EncodeOptions {
   // "fp32", or "bf16": forward under AutocastScope (runtime/autocast.h); codes and logits
   // come back as float either way.
   std::string precision = "fp32";
-  std::string progress_label = "encode";
+  std::string progress_label = "encode";  // "": no progress line
 };
 
 // What the model makes of a list of images, in the list's order, on the CPU.
 struct EncodedImages {
   at::Tensor codes;   // N x K float in {-1, +1}
   at::Tensor logits;  // N x C float
-  at::Tensor labels;  // N x C uint8 multi-hot
+  at::Tensor labels;  // N x C uint8 multi-hot; undefined for encode_image_files
 };
 
 // Runs `model` in eval mode (no dropout, no gradients) over dataset rows `indices`.
 EncodedImages encode_images(GreedyHash& model, const ImageDataset& dataset,
                             const std::vector<int64_t>& indices, const EncodeOptions& options);
+
+// Encodes image files (an image collection), decoded with `load` `chunk` files at a time so
+// that memory stays bounded however many there are; one progress line covers them all.
+// Labels are not known: the result's labels stay undefined.
+EncodedImages encode_image_files(GreedyHash& model, const std::vector<std::filesystem::path>& files,
+                                 const ImageLoadOptions& load, const EncodeOptions& options,
+                                 int64_t chunk = 2048);
 
 // Rows `rows` (positions into `encoded`) of an encoded set.
 EncodedImages select_rows(const EncodedImages& encoded, const std::vector<int64_t>& rows);

@@ -20,23 +20,25 @@ struct EvaluationOptions {
 
 struct Evaluation {
   RetrievalReport retrieval;
-  ClassificationAccuracy accuracy;  // of the K -> C classifier on the query set
+  ClassificationAccuracy accuracy;  // of the K -> C classifier on the queries
   EncodedImages query;
   EncodedImages database;
   double encode_seconds = 0;
   double metrics_seconds = 0;
 };
 
-// Encodes the split's query and database images (each image once, even where the two
-// lists share images) and computes the retrieval metrics and query accuracy.
-Evaluation evaluate_model(GreedyHash& model, const ImageDataset& dataset, const Split& split,
-                          const EvaluationOptions& options);
+// Encodes the queries and the database of `lists` (each image once, even where the two
+// lists share images) and computes the retrieval metrics and the queries' accuracy.
+// test_retrieval(split) is the final evaluation, validation_retrieval(split, n) model
+// selection (data/split.h).
+Evaluation evaluate_model(GreedyHash& model, const ImageDataset& dataset,
+                          const RetrievalLists& lists, const EvaluationOptions& options);
 
 // evaluate_model across the ranks of a data-parallel job: each rank encodes an equal
 // share of the images, the codes are gathered, and the main rank computes the metrics
 // (returned there; the other ranks return std::nullopt). All ranks must call it.
 std::optional<Evaluation> evaluate_model_sharded(GreedyHash& model, const ImageDataset& dataset,
-                                                 const Split& split,
+                                                 const RetrievalLists& lists,
                                                  const EvaluationOptions& options,
                                                  DistributedContext& distributed);
 
@@ -44,8 +46,14 @@ std::optional<Evaluation> evaluate_model_sharded(GreedyHash& model, const ImageD
 // database size, then the whole database.
 std::vector<int64_t> precision_cutoffs(int64_t database_size);
 
+// One line for reports when mAP and tie-aware mAP differ by more than 0.02: the order of
+// tied codes (database index), not the model, then decides the mAP; "" otherwise.
+std::string tie_dependence_note(const RetrievalReport& report);
+
 // eval.json's content: map, map_tie_aware, accuracy, bit, num_query, num_database,
-// queries_without_relevant, top_k, pr_curve, precision_at_n, timings.
+// queries_without_relevant, top_k, map_tie_aware_top_k (when top_k is below the database
+// size), precision_radius_2, recall_radius_2, queries_with_empty_radius_2, pr_curve,
+// precision_at_n, timings, and tie_note when tie_dependence_note has one.
 nlohmann::json evaluation_json(const Evaluation& evaluation);
 
 }  // namespace greedyhash

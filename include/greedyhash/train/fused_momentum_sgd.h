@@ -34,11 +34,17 @@ class FusedMomentumSGD : public torch::optim::SGD {
 
   torch::Tensor step(LossClosure closure = nullptr) override;
 
+  // True between the first parameter gradient of a backward pass and step(): .grad then
+  // holds m * buf + wd * p + (the gradient so far), not the gradient. Code that reads
+  // gradients there must be linear in them (an all-reduce mean is; clipping or a norm is
+  // not) or must not run under this optimiser.
+  bool grads_hold_momentum() const;
+
  private:
   void prepare();
   torch::Tensor& momentum_buffer(const torch::Tensor& param);
 
-  std::vector<torch::Tensor> params_;
+  std::vector<torch::Tensor> params_;  // the constructor's, whose hooks this owns
   std::vector<unsigned> hooks_;
   bool prepared_ = false;
 };

@@ -5,6 +5,7 @@
 
 #include "greedyhash/data/device_transform.h"
 #include "greedyhash/data/image_dataset.h"
+#include "greedyhash/data/image_decoding.h"
 #include "greedyhash/data/split.h"
 #include "greedyhash/io/config.h"
 
@@ -31,9 +32,16 @@ enum class SplitMode {
 // (train.txt, test.txt and database.txt in data_dir).
 RunData load_run_data(const Config& config, const std::filesystem::path& run_dir, SplitMode mode);
 
-// The images of config.data_dir decoded again, as load_run_data read them: for code that
-// lets go of them while it needs only a few (training) and takes them all back later.
-at::Tensor load_run_images(const Config& config);
+// How images from outside the run's data set (predict/search --image, the folders and list
+// files greedyhash_index encodes) are read, so that the model meets them as it meets the
+// run's own evaluation images: decoded with the shorter side scaled to the stored size and
+// the centred square cut (input_size; list-file runs store 256/224 of it, as they do their
+// own images), then the run's evaluation transform.
+struct OutsideImageOptions {
+  ImageLoadOptions load;
+  TransformOptions transform;
+};
+OutsideImageOptions outside_image_options(const Config& config);
 
 std::filesystem::path split_file(const std::filesystem::path& run_dir);
 

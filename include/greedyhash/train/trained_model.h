@@ -19,6 +19,9 @@ struct TrainedModel {
   std::filesystem::path checkpoint;
 };
 
+// A sentence on how a checkpoint was chosen (CheckpointMeta::selection) for reports.
+std::string selection_description(const std::string& selection);
+
 // A model rebuilt from a checkpoint, in eval mode on `device`. A checkpoint for another
 // bit length than `bits` is a one-line error naming both.
 TrainedModel load_trained_model(const std::filesystem::path& checkpoint, int64_t bits,

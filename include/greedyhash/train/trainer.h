@@ -20,27 +20,35 @@ class DistributedContext;
 struct RunFiles {
   explicit RunFiles(std::filesystem::path run_dir);
   std::filesystem::path dir;
-  std::filesystem::path config;      // config.json: the resolved config
-  std::filesystem::path last;        // last.pt: weights after the latest epoch
-  std::filesystem::path last_state;  // last_state.pt: optimiser + RNG state for --resume
-  std::filesystem::path best;        // best.pt: weights of the epoch with the highest mAP
-  std::filesystem::path metrics;     // metrics.jsonl: one JSON object per epoch
-  std::filesystem::path log;         // train.log
+  std::filesystem::path config;   // config.json: the resolved config
+  std::filesystem::path last;     // last.pt: weights after the latest epoch
+  std::filesystem::path best;     // best.pt: weights of the selected epoch (see Selection)
+  std::filesystem::path metrics;  // metrics.jsonl: one JSON object per epoch
+  std::filesystem::path log;      // train.log
+  std::filesystem::path lock;     // train.lock: held by the one training run writing here
+  // last_state-<epoch>.pt: optimiser and RNG state for --resume after `epoch`. Each epoch
+  // writes its own before last.pt moves to that epoch, and the older ones go after: a kill
+  // at any point leaves last.pt beside the state of its own epoch.
+  std::filesystem::path state(int64_t epoch) const;
 };
 
 struct TrainingSummary {
   int64_t first_epoch = 0;  // epochs already done before this call (resume)
   int64_t epochs_done = 0;
-  double best_map = -1;  // -1: never evaluated
+  std::string selection;  // how best.pt was chosen: "validation", "query" or "last epoch"
+  double best_map = -1;   // the selection mAP of best.pt; -1: never evaluated
   int64_t best_epoch = 0;
   nlohmann::json last_record;  // the last line of metrics.jsonl
 };
 
 // Trains GreedyHash as PROTOCOL.md describes (SGD, step LR, CE + alpha * quantisation)
-// on data.split's training images and writes the run folder: checkpoints (last, best by
-// query-set mAP), resume state, metrics.jsonl. With resume, continues from last.pt and
-// last_state.pt: same epoch, momentum, LR schedule and RNG streams, so on the CPU an
-// interrupted run ends with the weights of an uninterrupted one.
+// on data.split's training images and writes the run folder: last.pt and its resume
+// state after every epoch, metrics.jsonl, and best.pt, the epoch with the highest mAP on
+// the set config.select names (the validation queries against the rest of the database,
+// or, for comparison with the public code, the test queries), evaluated every
+// config.eval_every epochs. With resume, continues from last.pt and its state: same
+// epoch, momentum, LR schedule and RNG streams, so on the CPU an interrupted run ends
+// with the weights of an uninterrupted one.
 // A NaN/inf loss stops with greedyhash::Error naming epoch and step; the checkpoints of
 // the last finished epoch stay as they were.
 //
@@ -51,8 +59,7 @@ struct TrainingSummary {
 // encodes shards in parallel. Rank 0 alone writes checkpoints, state and metrics, and
 // alone knows the mAP (best_map/best_epoch/last_record of the summary are rank 0's).
 // Dropout masks are drawn per (seed, epoch, rank), so a distributed resume is exact too.
-// Takes `data` over: while training it keeps only the training images decoded, and it
-// decodes the whole set again for each evaluation (checked against the first load).
+// A rank that fails tells the others (DistributedContext::report_failure), which stop.
 TrainingSummary train_model(const Config& config, RunData data, const RunFiles& files, bool resume,
                             spdlog::logger& log, DistributedContext* distributed = nullptr);
 
