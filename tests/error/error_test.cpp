@@ -12,7 +12,7 @@ TEST(Error, QuotedControlCharactersKeepTheMessageOnOnePrintableLine) {
   // terminal escape, DEL. UTF-8 (a file name with accents) stays as it is.
   const Error error("f.npy: unsupported dtype '|i\n\r\x1b[2J\x7f' in caf\xc3\xa9.npy");
   EXPECT_EQ(std::string(error.what()),
-            "f.npy: unsupported dtype '|i" + std::string(6, '?') + "' in caf\xc3\xa9.npy");
+            "f.npy: unsupported dtype '|i???[2J?' in caf\xc3\xa9.npy");
 }
 
 TEST(Error, FirstLineDropsWhatFollowsTheFirstNewline) {
