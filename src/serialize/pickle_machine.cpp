@@ -96,6 +96,11 @@ void PickleMachine::set_item(PickledValue& dict, PickledValue* key, PickledValue
       key->kind != K::kBool) {
     fail(std::string("unsupported dict key of type ") + kind_name(key->kind) + " in pickle data");
   }
+  // Every use of a key hashes it, here and again when the dict is converted.
+  if (key->text.size() > kMaxKey) {
+    fail("unsupported pickle data (a dict key of " + std::to_string(key->text.size()) +
+         " bytes; state dict keys are names of at most " + std::to_string(kMaxKey) + ")");
+  }
   if (!dict.key_index) dict.key_index = std::make_unique<PickledValue::KeyIndex>();
   size_t* position = nullptr;
   const size_t next = dict.entries.size();

@@ -22,11 +22,15 @@ using PersistentLoad = std::function<PickledValue*(const PickledValue& pid)>;
 //
 // Whatever the bytes, it stops with a value or an error: reads are checked against the
 // end of the data before anything is allocated for them, the stack and memo are checked
-// on every use, and a class name is at most kMaxGlobalName bytes (memo references let a
-// few bytes of pickle name a long string again and again).
+// on every use, and a class name is at most kMaxGlobalName bytes and a dict key at most
+// kMaxKey: memo references let a few bytes of pickle use a long string again and again,
+// and each use as a name or key costs its length (a copy, a hash), so without the bounds
+// the time would grow with the square of the file's size.
 class PickleMachine {
  public:
   static constexpr size_t kMaxGlobalName = 256;
+  // A state dict's keys are parameter names, tens of bytes.
+  static constexpr size_t kMaxKey = 1024;
 
   PickleMachine(std::string file, PersistentLoad persistent_load, PickledValues& values,
                 const char* data, size_t size)

@@ -51,6 +51,10 @@ StorageRef parse_storage_ref(const PickledValue& pid, const std::string& file) {
       f[1]->kind != K::kGlobal || f[2]->kind != K::kString || f[4]->kind != K::kInt) {
     throw bad("unsupported persistent id in pickle data (not a torch.save storage reference)");
   }
+  if (f[2]->text.size() > kMaxStorageKey) {
+    throw bad("unsupported storage key of " + std::to_string(f[2]->text.size()) +
+              " bytes in pickle data (torch.save's are numbers)");
+  }
   if (f.size() > 5 && f[5]->kind != K::kNone) {
     throw bad("unsupported storage view in pickle data");
   }

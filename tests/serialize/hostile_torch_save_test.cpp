@@ -157,13 +157,18 @@ TEST_P(Hostile, SharedValuesAreConvertedOnce) {
   EXPECT_TRUE(list.toListRef().empty());
 }
 
+// One string as the key of `dicts` dicts, {"a": [{key: None}, {key: None}, ...]}: each
+// use costs the file 5 bytes.
+std::string dicts_sharing_a_key(const std::string& key, int dicts) {
+  std::string pickle = kProto + "}" + str("a") + "]" + str(key) + "q\x00"s + "0(";
+  for (int i = 0; i < dicts; ++i) pickle += "}h\x00Ns"s;
+  return pickle + "es.";
+}
+
 TEST_P(Hostile, ARepeatedStringIsNotCopiedPerUse) {
-  // One long string as the key of many dicts: each use costs the file 5 bytes.
-  std::string pickle =
-      kProto + "}" + str("a") + "]" + str(std::string(100000, 'k')) + "q\x00"s + "0(";
-  for (int i = 0; i < 2000; ++i) pickle += "}h\x00Ns"s;
-  pickle += "es.";
-  const c10::IValue list = read_torch_save_dict(file_with(pickle))["a"];
+  const std::string longest_key(1024, 'k');  // the longest a key may be
+  const c10::IValue list =
+      read_torch_save_dict(file_with(dicts_sharing_a_key(longest_key, 2000)))["a"];
   const auto dicts = list.toListRef();
   ASSERT_EQ(dicts.size(), 2000u);
   const auto key = [](const c10::IValue& dict) {
@@ -172,6 +177,25 @@ TEST_P(Hostile, ARepeatedStringIsNotCopiedPerUse) {
   EXPECT_EQ(key(dicts.front()), key(dicts.back()));  // one buffer, not 2000 copies
   // A class name may not be built from it: 5 bytes of STACK_GLOBAL would name 200 KB.
   expect_rejected(kProto + str(std::string(300, 'm')) + "q\x00h\x00h\x00\x93."s, "a class name");
+}
+
+TEST_P(Hostile, AKeyLongerThan1024BytesIsAnError) {
+  // Found by review (docs/FUZZING.md, finding 5): every use of a key hashes it, so files
+  // of 131, 261 and 522 KB, each using one key of half its size as the key of many dicts,
+  // took 2.0, 6.4 and 23 s in fuzz_torch_save (ASan): the square of the file's size. With
+  // keys of at most 1024 bytes the time grows linearly with the file.
+  expect_rejected(dicts_sharing_a_key(std::string(1025, 'k'), 1),
+                  "a dict key of 1025 bytes; state dict keys are names of at most 1024");
+  expect_rejected(dict_of(std::string(1025, 'k'), "N"), "a dict key of 1025 bytes");
+}
+
+TEST_P(Hostile, AStorageKeyLongerThan256BytesIsAnError) {
+  // Found by review (docs/FUZZING.md, finding 6): each load of a storage copies and hashes
+  // its key, and the memo lets 3 bytes load one again; files of 120 and 240 KB loading a
+  // 30 or 60 KB key 10,000 or 20,000 times took 1.2 and 4.2 s in fuzz_torch_save (ASan).
+  // torch.save's keys are decimal numbers.
+  expect_rejected(dict_of("a", storage("FloatStorage", std::string(257, '7'), 0)),
+                  "unsupported storage key of 257 bytes");
 }
 
 TEST_P(Hostile, MisusedStackAndMemoAreErrors) {
