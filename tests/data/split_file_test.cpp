@@ -190,7 +190,7 @@ TEST(SplitFile, BadInputIsANamedError) {
     doc.erase("seed");
     write_and_load("seed.json", doc.dump(), {"\"seed\""});
     // 200 bytes naming 10^11 images: the lists are not read for data of another size
-    // (they used to be expanded first: 800 GB).
+    // (they used to be expanded first: 800 GB; docs/FUZZING.md, finding 4).
     doc = good;
     doc["dataset"]["count"] = int64_t{1} << 40;
     doc["database"] = nlohmann::json::array({nlohmann::json::array({0, int64_t{100000000000}})});
