@@ -20,8 +20,9 @@ namespace greedyhash::fuzz {
 // The input as a file of this process's own (in /dev/shm when there is one), for the
 // readers that take a path.
 inline std::filesystem::path input_file(const uint8_t* data, size_t size, const char* name) {
-  static const std::filesystem::path folder =
-      std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
+  static const std::filesystem::path folder = std::filesystem::is_directory("/dev/shm")
+                                                  ? "/dev/shm"
+                                                  : std::filesystem::temp_directory_path();
   const auto file = folder / ("greedyhash_fuzz_" + std::to_string(::getpid()) + "_" + name);
   std::ofstream(file, std::ios::binary | std::ios::trunc)
       .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
