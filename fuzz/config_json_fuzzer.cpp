@@ -4,7 +4,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace greedyhash;
-  const auto file = fuzz::input_file(data, size, "config.json");
+  static const fuzz::InputFile input("config.json");
+  const auto& file = input.write(data, size);
   fuzz::expect_value_or_error(file.string(), [&] {
     const Config config = load_config(file);
     validate_config(config, "config file " + file.string());

@@ -12,22 +12,37 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 
 #include "greedyhash/error.h"
 
 namespace greedyhash::fuzz {
 
-// The input as a file of this process's own (in /dev/shm when there is one), for the
-// readers that take a path.
-inline std::filesystem::path input_file(const uint8_t* data, size_t size, const char* name) {
-  static const std::filesystem::path folder = std::filesystem::is_directory("/dev/shm")
-                                                  ? "/dev/shm"
-                                                  : std::filesystem::temp_directory_path();
-  const auto file = folder / ("greedyhash_fuzz_" + std::to_string(::getpid()) + "_" + name);
-  std::ofstream(file, std::ios::binary | std::ios::trunc)
-      .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-  return file;
-}
+// The file of this process's own (in /dev/shm when there is one) that each input is
+// written to, for the readers that take a path. Removed when the process exits
+// (libFuzzer ends with exit(), which runs the destructors of statics).
+class InputFile {
+ public:
+  explicit InputFile(const char* name)
+      : path_((std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm")
+                                                         : std::filesystem::temp_directory_path()) /
+              ("greedyhash_fuzz_" + std::to_string(::getpid()) + "_" + name)) {}
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  ~InputFile() {
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+
+  const std::filesystem::path& write(const uint8_t* data, size_t size) const {
+    std::ofstream(path_, std::ios::binary | std::ios::trunc)
+        .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+    return path_;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
 
 // Runs `read`; a greedyhash::Error must be one line that contains `name`.
 template <typename F>

@@ -4,7 +4,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace greedyhash;
-  const auto file = fuzz::input_file(data, size, "train.txt");
+  static const fuzz::InputFile input("train.txt");
+  const auto& file = input.write(data, size);
   fuzz::expect_value_or_error(file.string(), [&] { parse_list_file(file); });
   fuzz::expect_value_or_error(file.string(), [&] { parse_list_file(file, 10); });
   return 0;

@@ -4,7 +4,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace greedyhash;
-  const auto file = fuzz::input_file(data, size, "codes.npy");
+  static const fuzz::InputFile input("codes.npy");
+  const auto& file = input.write(data, size);
   fuzz::expect_value_or_error(file.string(), [&] { load_npy(file); });
   fuzz::expect_value_or_error(file.string(), [&] { load_codes_pm1_npy(file); });
   fuzz::expect_value_or_error(file.string(), [&] { load_codes_packed_npy(file, 12); });

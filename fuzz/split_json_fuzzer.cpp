@@ -5,7 +5,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace greedyhash;
-  const auto file = fuzz::input_file(data, size, "split.json");
+  static const fuzz::InputFile input("split.json");
+  const auto& file = input.write(data, size);
   const DatasetFingerprint fingerprint{40, "0123456789abcdef"};
   fuzz::expect_value_or_error(file.string(), [&] { load_split(file, fingerprint); });
   return 0;
