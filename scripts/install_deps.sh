@@ -16,6 +16,9 @@ packages=(
   # numpy reads our .npy files in the tests; python3-torch reads checkpoints and runs the
   # Python reference benchmark.
   python3-numpy python3-torch python3-torchvision
+  # scripts/fuzz.sh: clang with libFuzzer and the sanitizer runtimes (the test suite runs
+  # each fuzz target on its seeds and a few thousand inputs).
+  clang-14 libclang-rt-14-dev
   # Runs the unit tests on an emulated CPU without AVX-512 (scripts/test_without_avx512.sh).
   qemu-user
 )

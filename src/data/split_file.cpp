@@ -134,7 +134,7 @@ void save_split(const std::filesystem::path& path, const Split& split,
   write_file_atomically(path, out.dump() + "\n");
 }
 
-SavedSplit load_split(const std::filesystem::path& path) {
+SavedSplit load_split(const std::filesystem::path& path, const DatasetFingerprint& data) {
   const SplitReader reader(path);
   std::ifstream in(path);
   if (!in) {
@@ -169,6 +169,7 @@ SavedSplit load_split(const std::filesystem::path& path) {
   const auto& dataset = reader.field(doc, "dataset");
   saved.fingerprint.count = reader.integer(dataset, "count");
   saved.fingerprint.checksum = reader.text(dataset, "checksum");
+  check_fingerprint(path, saved.fingerprint, data);
   const auto& sizes = reader.field(doc, "sizes");
 
   const auto count = saved.fingerprint.count;
@@ -204,9 +205,7 @@ void check_fingerprint(const std::filesystem::path& split_file, const DatasetFin
 }
 
 Split load_split_for(const std::filesystem::path& path, const ImageDataset& dataset) {
-  auto saved = load_split(path);
-  check_fingerprint(path, saved.fingerprint, fingerprint_dataset(dataset));
-  return std::move(saved.split);
+  return load_split(path, fingerprint_dataset(dataset)).split;
 }
 
 }  // namespace greedyhash

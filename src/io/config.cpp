@@ -183,6 +183,10 @@ Config load_config(const std::filesystem::path& path) {
   } catch (const json::parse_error& e) {
     throw Error("config file " + path.string() + " is not valid JSON (byte " +
                 std::to_string(e.byte) + "); fix the syntax or pass another --config");
+  } catch (const json::exception& e) {
+    // A number beyond a double's range ("1e800") is an out_of_range, not a parse_error.
+    throw Error("config file " + path.string() + " is not valid JSON (" + e.what() +
+                "); fix it or pass another --config");
   }
   Config config;
   apply_config_json(config, object, "config file " + path.string());

@@ -188,14 +188,21 @@ at::Tensor load_npy(const std::filesystem::path& path) {
   if (fortran.rfind("False", 0) != 0) fail(path, "malformed .npy header (no 'fortran_order')");
   const std::vector<int64_t> shape = parse_shape(path, header_value(header, "shape"));
 
-  at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(type));
+  // The data must be in the file before anything is allocated for it.
+  uint64_t nbytes = c10::elementSize(type);
+  for (const int64_t size : shape) {
+    if (__builtin_mul_overflow(nbytes, static_cast<uint64_t>(size), &nbytes)) {
+      fail(path, "malformed .npy header (shape " + shape_repr(shape) + " is too large)");
+    }
+  }
   const size_t data_start = header_start + header_len;
   const size_t available = bytes.size() - data_start;
-  if (available < tensor.nbytes()) {
-    fail(path, "truncated: the header promises " + std::to_string(tensor.nbytes()) +
+  if (available < nbytes) {
+    fail(path, "truncated: the header promises " + std::to_string(nbytes) +
                    " bytes of data, the file has " + std::to_string(available));
   }
-  std::memcpy(tensor.data_ptr(), bytes.data() + data_start, tensor.nbytes());
+  at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(type));
+  if (nbytes > 0) std::memcpy(tensor.data_ptr(), bytes.data() + data_start, nbytes);
   return tensor;
 }
 

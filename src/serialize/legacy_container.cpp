@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <unordered_map>
 
@@ -13,15 +12,10 @@
 
 namespace greedyhash::detail {
 
-namespace fs = std::filesystem;
-
-PickledValuePtr read_legacy_root(const fs::path& file, TensorData tensors) {
-  const std::string name = file.string();
-  std::ifstream in(file, std::ios::binary);
-  std::string bytes(fs::file_size(file), '\0');
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
-    throw Error(name + ": cannot read");
-  }
+PickledValue* read_legacy_root(const ByteSource& source, TensorData tensors,
+                               PickledValues& values) {
+  const std::string& name = source.name();
+  const std::string bytes = source.read(0, source.size());
   // The pickled magic number 0x1950a86a20f9469cfc6c (protocol 2, LONG1 of 10 bytes).
   static const std::string kMagic("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);
   if (bytes.compare(0, kMagic.size(), kMagic) != 0) {
@@ -29,44 +23,45 @@ PickledValuePtr read_legacy_root(const fs::path& file, TensorData tensors) {
   }
   size_t pos = kMagic.size();
   const auto next = [&](PersistentLoad load) {
-    PickleMachine reader(name, std::move(load), bytes.data() + pos, bytes.size() - pos);
-    PickledValuePtr value = reader.run();
-    pos += reader.position();
+    PickleMachine machine(name, std::move(load), values, bytes.data() + pos, bytes.size() - pos);
+    PickledValue* value = machine.run();
+    pos += machine.position();
     return value;
   };
-  const PersistentLoad no_storage = [&](const PickledValuePtr&) -> PickledValuePtr {
+  const PersistentLoad no_storage = [&](const PickledValue&) -> PickledValue* {
     throw Error(name + ": corrupt legacy torch.save header");
   };
-  const PickledValuePtr version = next(no_storage);
+  const PickledValue* version = next(no_storage);
   if (version->kind != PickledValue::Kind::kInt || version->integer != 1001) {
     throw Error(name + ": unsupported legacy torch.save protocol version");
   }
-  const PickledValuePtr sys_info = next(no_storage);
+  const PickledValue* sys_info = next(no_storage);
   for (const auto& [key, value] : sys_info->entries) {
     if (key->text == "little_endian" && value->kind == PickledValue::Kind::kBool &&
         !value->boolean) {
       throw Error(name + ": big-endian tensor data is not supported");
     }
   }
-  std::unordered_map<std::string, PickledValuePtr> storages;
-  const PickledValuePtr root = next([&](const PickledValuePtr& pid) {
+  // Every storage's bytes follow in the file, so together they cannot be more than it
+  // holds; checked before each allocation.
+  uint64_t storage_bytes = 0;
+  std::unordered_map<std::string, PickledValue*> storages;
+  PickledValue* root = next([&](const PickledValue& pid) {
     const StorageRef ref = parse_storage_ref(pid, name);
-    PickledValuePtr& node = storages[ref.key];
-    if (!node) {
-      // Every storage's bytes follow in the file: a larger one means a damaged file.
-      if (static_cast<size_t>(ref.numel) * c10::elementSize(ref.dtype) > bytes.size()) {
-        throw Error(name + ": truncated storage data");
-      }
+    PickledValue*& storage = storages[ref.key];
+    if (storage == nullptr) {
+      storage_bytes += static_cast<uint64_t>(ref.numel) * c10::elementSize(ref.dtype);
+      if (storage_bytes > bytes.size()) throw Error(name + ": truncated storage data");
       const auto device = tensors == TensorData::kLoad ? at::kCPU : at::kMeta;
-      node =
-          make_storage(at::empty({ref.numel}, at::TensorOptions().dtype(ref.dtype).device(device)));
+      storage = values.make_storage(
+          at::empty({ref.numel}, at::TensorOptions().dtype(ref.dtype).device(device)));
     }
-    return node;
+    return storage;
   });
-  const PickledValuePtr keys = next(no_storage);
+  const PickledValue* keys = next(no_storage);
   if (keys->kind != PickledValue::Kind::kList) throw Error(name + ": corrupt legacy storage list");
   if (tensors == TensorData::kShapesOnly) return root;
-  for (const auto& key : keys->items) {
+  for (const PickledValue* key : keys->items) {
     const auto found = storages.find(key->text);
     if (key->kind != PickledValue::Kind::kString || found == storages.end()) {
       throw Error(name + ": corrupt legacy storage list");

@@ -2,9 +2,7 @@
 
 #include <ATen/ATen.h>
 
-#include <algorithm>
 #include <cstring>
-#include <iterator>
 #include <sstream>
 #include <utility>
 
@@ -12,15 +10,7 @@
 
 namespace greedyhash::detail {
 
-namespace {
-
-PickledValuePtr tuple(std::vector<PickledValuePtr> items) {
-  auto value = make_pickled(PickledValue::Kind::kTuple);
-  value->items = std::move(items);
-  return value;
-}
-
-}  // namespace
+using K = PickledValue::Kind;
 
 void PickleMachine::fail(std::string what) const {
   // Names read from a damaged file may hold any byte; keep the message one printable line.
@@ -58,39 +48,38 @@ std::string PickleMachine::read_line() {
   return s;
 }
 
-PickledValuePtr PickleMachine::pop() {
+// The stack above the innermost mark is all an opcode may touch, as in Python's
+// unpickler, where a mark starts a new stack.
+PickledValue* PickleMachine::top() {
   if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) {
     fail("corrupt pickle data (stack underflow)");
   }
-  auto value = std::move(stack_.back());
+  return stack_.back();
+}
+
+PickledValue* PickleMachine::pop() {
+  PickledValue* value = top();
   stack_.pop_back();
   return value;
 }
 
-PickledValuePtr& PickleMachine::top() {
-  if (stack_.empty()) fail("corrupt pickle data (stack underflow)");
-  return stack_.back();
-}
-
-std::vector<PickledValuePtr> PickleMachine::pop_to_mark() {
+std::vector<PickledValue*> PickleMachine::pop_to_mark() {
   if (marks_.empty()) fail("corrupt pickle data (no mark)");
   const size_t mark = marks_.back();
   marks_.pop_back();
-  if (mark > stack_.size()) fail("corrupt pickle data (bad mark)");
-  std::vector<PickledValuePtr> items(std::make_move_iterator(stack_.begin() + mark),
-                                     std::make_move_iterator(stack_.end()));
+  std::vector<PickledValue*> items(stack_.begin() + static_cast<std::ptrdiff_t>(mark),
+                                   stack_.end());
   stack_.resize(mark);
   return items;
 }
 
-PickledValuePtr PickleMachine::memo_get(uint64_t id) {
+PickledValue* PickleMachine::memo_get(uint64_t id) {
   const auto it = memo_.find(id);
   if (it == memo_.end()) fail("corrupt pickle data (unknown memo entry)");
   return it->second;
 }
 
-PickledValuePtr PickleMachine::expect(const PickledValuePtr& value, PickledValue::Kind kind,
-                                      const char* what) const {
+PickledValue* PickleMachine::expect(PickledValue* value, K kind, const char* what) const {
   if (value->kind != kind) {
     fail(std::string("corrupt pickle data (") + what + " is a " + kind_name(value->kind) +
          ", expected " + kind_name(kind) + ")");
@@ -98,38 +87,51 @@ PickledValuePtr PickleMachine::expect(const PickledValuePtr& value, PickledValue
   return value;
 }
 
-void PickleMachine::set_item(PickledValue& dict, PickledValuePtr key, PickledValuePtr value) const {
-  if (dict.kind != PickledValue::Kind::kDict) fail("corrupt pickle data (item set on a non-dict)");
-  // Later assignments to an existing key replace it, as in Python.
-  std::string index_key;
-  if (key->kind == PickledValue::Kind::kString) index_key = "s" + key->text;
-  if (key->kind == PickledValue::Kind::kInt) index_key = "i" + std::to_string(key->integer);
-  if (!index_key.empty()) {
-    const auto found = dict.entry_index.find(index_key);
-    if (found != dict.entry_index.end()) {
-      dict.entries[found->second].second = std::move(value);
-      return;
-    }
-    dict.entry_index.emplace(index_key, dict.entries.size());
+void PickleMachine::set_item(PickledValue& dict, PickledValue* key, PickledValue* value) const {
+  if (dict.kind != K::kDict) fail("corrupt pickle data (item set on a non-dict)");
+  // Keys LibTorch's dicts can hash (its hash throws inside a noexcept function for any
+  // other, ending the process) and torch.save files use. A list or dict key would be an
+  // error in Python too; None and tuple keys never occur in a state dict.
+  if (key->kind != K::kString && key->kind != K::kInt && key->kind != K::kFloat &&
+      key->kind != K::kBool) {
+    fail(std::string("unsupported dict key of type ") + kind_name(key->kind) + " in pickle data");
   }
-  dict.entries.emplace_back(std::move(key), std::move(value));
+  // Every use of a key hashes it, here and again when the dict is converted.
+  if (key->text.size() > kMaxKey) {
+    fail("unsupported pickle data (a dict key of " + std::to_string(key->text.size()) +
+         " bytes; state dict keys are names of at most " + std::to_string(kMaxKey) + ")");
+  }
+  if (!dict.key_index) dict.key_index = std::make_unique<PickledValue::KeyIndex>();
+  size_t* position = nullptr;
+  const size_t next = dict.entries.size();
+  if (key->kind == K::kString)
+    position = &dict.key_index->strings.emplace(key->text, next).first->second;
+  if (key->kind == K::kInt)
+    position = &dict.key_index->ints.emplace(key->integer, next).first->second;
+  if (position != nullptr && *position != next) {
+    dict.entries[*position].second = value;
+    return;
+  }
+  dict.entries.emplace_back(key, value);
 }
 
-PickledValuePtr PickleMachine::rebuild_tensor(const PickledValuePtr& args) {
+PickledValue* PickleMachine::rebuild_tensor(const PickledValue& args) {
   // _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata]);
   // the older _rebuild_tensor has only the first four.
-  const auto& a = expect(args, PickledValue::Kind::kTuple, "tensor arguments")->items;
-  if (a.size() < 4 || a[0]->kind != PickledValue::Kind::kStorage ||
-      a[1]->kind != PickledValue::Kind::kInt || a[2]->kind != PickledValue::Kind::kTuple ||
-      a[3]->kind != PickledValue::Kind::kTuple || a[2]->items.size() != a[3]->items.size()) {
+  if (args.kind != K::kTuple) fail("corrupt pickle data (malformed tensor)");
+  const auto& a = args.items;
+  if (a.size() < 4 || a[0]->kind != K::kStorage || a[1]->kind != K::kInt ||
+      a[2]->kind != K::kTuple || a[3]->kind != K::kTuple ||
+      a[2]->items.size() != a[3]->items.size()) {
     fail("corrupt pickle data (malformed tensor)");
   }
   std::vector<int64_t> sizes, strides;
+  int64_t numel = 1;
   for (size_t d = 0; d < a[2]->items.size(); ++d) {
-    const auto& size = a[2]->items[d];
-    const auto& stride = a[3]->items[d];
-    if (size->kind != PickledValue::Kind::kInt || stride->kind != PickledValue::Kind::kInt ||
-        size->integer < 0 || stride->integer < 0) {
+    const auto* size = a[2]->items[d];
+    const auto* stride = a[3]->items[d];
+    if (size->kind != K::kInt || stride->kind != K::kInt || size->integer < 0 ||
+        stride->integer < 0 || __builtin_mul_overflow(numel, size->integer, &numel)) {
       fail("corrupt pickle data (malformed tensor shape)");
     }
     sizes.push_back(size->integer);
@@ -139,7 +141,7 @@ PickledValuePtr PickleMachine::rebuild_tensor(const PickledValuePtr& args) {
   const int64_t offset = a[1]->integer;
   // Bounds check here so that a corrupt file gives our one-line error, not ATen's (and
   // without overflow for absurd sizes).
-  const bool empty = std::find(sizes.begin(), sizes.end(), 0) != sizes.end();
+  const bool empty = numel == 0;
   int64_t last = offset;
   bool inside = offset >= 0;
   for (size_t d = 0; d < sizes.size() && inside && !empty; ++d) {
@@ -150,22 +152,33 @@ PickledValuePtr PickleMachine::rebuild_tensor(const PickledValuePtr& args) {
   if (!empty && !(inside && last < storage.numel())) {
     fail("corrupt pickle data (tensor exceeds its storage)");
   }
-  auto node = make_pickled(PickledValue::Kind::kTensor);
-  node->tensor = storage.as_strided(sizes, strides, empty ? 0 : offset);
-  return node;
+  PickledValue* tensor = make(K::kTensor);
+  tensor->tensor = storage.as_strided(sizes, strides, empty ? 0 : offset);
+  return tensor;
 }
 
-PickledValuePtr PickleMachine::reduce(const PickledValuePtr& callable,
-                                      const PickledValuePtr& args) {
-  if (callable->kind != PickledValue::Kind::kGlobal)
-    fail("corrupt pickle data (call of a non-class)");
-  const std::string& name = callable->text;
-  expect(args, PickledValue::Kind::kTuple, "call arguments");
+PickledValue* PickleMachine::global(std::string module, const std::string& name) {
+  if (module.size() + name.size() > kMaxGlobalName) {
+    fail("unsupported pickle data (a class name of " + std::to_string(module.size() + name.size()) +
+         " bytes)");
+  }
+  PickledValue* value = make(K::kGlobal);
+  value->text = std::move(module) + "." + name;
+  return value;
+}
+
+PickledValue* PickleMachine::reduce(const PickledValue& callable, const PickledValue& args) {
+  if (callable.kind != K::kGlobal) fail("corrupt pickle data (call of a non-class)");
+  const std::string& name = callable.text;
+  if (args.kind != K::kTuple) {
+    fail(std::string("corrupt pickle data (call arguments is a ") + kind_name(args.kind) +
+         ", expected tuple)");
+  }
   if (name == "collections.OrderedDict") {
     // torch.save emits OrderedDict() and then sets its items; a tensor's (empty)
     // backward-hook table is one too.
-    if (!args->items.empty()) fail("unsupported OrderedDict construction in pickle data");
-    return make_pickled(PickledValue::Kind::kDict);
+    if (!args.items.empty()) fail("unsupported OrderedDict construction in pickle data");
+    return make(K::kDict);
   }
   if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
     return rebuild_tensor(args);
@@ -175,14 +188,13 @@ PickledValuePtr PickleMachine::reduce(const PickledValuePtr& callable,
       name == "torch.jit._pickle.restore_type_tag") {
     // An nn.Parameter is stored as (tensor, requires_grad, hooks): keep the tensor. A
     // type tag (written by LibTorch's pickler) only annotates the value.
-    if (args->items.empty()) fail("corrupt pickle data (" + name + " without arguments)");
-    return args->items[0];
+    if (args.items.empty()) fail("corrupt pickle data (" + name + " without arguments)");
+    return args.items[0];
   }
   fail("holds a " + name + " object; only tensors and plain values (a state dict) can be read");
 }
 
-PickledValuePtr PickleMachine::run() {
-  using K = PickledValue::Kind;
+PickledValue* PickleMachine::run() {
   for (;;) {
     need(1);
     const auto op = static_cast<uint8_t>(data_[pos_++]);
@@ -194,8 +206,10 @@ PickledValuePtr PickleMachine::run() {
         read_le(8);
         break;     // FRAME: only a hint for buffering
       case '.': {  // STOP
-        auto result = pop();
-        if (!stack_.empty()) fail("corrupt pickle data (values left on the stack)");
+        PickledValue* result = pop();
+        if (!stack_.empty() || !marks_.empty()) {
+          fail("corrupt pickle data (values left on the stack)");
+        }
         return result;
       }
       case '(':
@@ -211,23 +225,23 @@ PickledValuePtr PickleMachine::run() {
         stack_.push_back(top());
         break;
       case 'N':
-        stack_.push_back(make_pickled(K::kNone));
+        stack_.push_back(make(K::kNone));
         break;
       case 0x88:
       case 0x89: {
-        auto node = make_pickled(K::kBool);
-        node->boolean = op == 0x88;
-        stack_.push_back(node);
+        PickledValue* value = make(K::kBool);
+        value->boolean = op == 0x88;
+        stack_.push_back(value);
         break;
       }
       case 'J':
       case 'K':
       case 'M': {
-        auto node = make_pickled(K::kInt);
-        if (op == 'J') node->integer = static_cast<int32_t>(read_le(4));
-        if (op == 'K') node->integer = static_cast<int64_t>(read_le(1));
-        if (op == 'M') node->integer = static_cast<int64_t>(read_le(2));
-        stack_.push_back(node);
+        PickledValue* value = make(K::kInt);
+        if (op == 'J') value->integer = static_cast<int32_t>(read_le(4));
+        if (op == 'K') value->integer = static_cast<int64_t>(read_le(1));
+        if (op == 'M') value->integer = static_cast<int64_t>(read_le(2));
+        stack_.push_back(value);
         break;
       }
       case 0x8a:    // LONG1: little-endian two's complement of n bytes
@@ -236,9 +250,9 @@ PickledValuePtr PickleMachine::run() {
         if (n > 8) fail("integer in pickle data does not fit in 64 bits");
         uint64_t v = read_le(n);
         if (n > 0 && n < 8 && (v >> (8 * n - 1)) != 0) v |= ~uint64_t(0) << (8 * n);
-        auto node = make_pickled(K::kInt);
-        node->integer = static_cast<int64_t>(v);
-        stack_.push_back(node);
+        PickledValue* value = make(K::kInt);
+        value->integer = static_cast<int64_t>(v);
+        stack_.push_back(value);
         break;
       }
       case 'G': {  // BINFLOAT: big-endian IEEE double
@@ -246,9 +260,9 @@ PickledValuePtr PickleMachine::run() {
         uint64_t bits = 0;
         for (int i = 0; i < 8; ++i) bits = (bits << 8) | uint8_t(data_[pos_ + i]);
         pos_ += 8;
-        auto node = make_pickled(K::kFloat);
-        std::memcpy(&node->real, &bits, sizeof bits);
-        stack_.push_back(node);
+        PickledValue* value = make(K::kFloat);
+        std::memcpy(&value->real, &bits, sizeof bits);
+        stack_.push_back(value);
         break;
       }
       case 'X':    // BINUNICODE
@@ -257,76 +271,80 @@ PickledValuePtr PickleMachine::run() {
       case 'T':    // BINSTRING
       case 'U': {  // SHORT_BINSTRING
         const size_t width = (op == 0x8c || op == 'U') ? 1 : op == 0x8d ? 8 : 4;
-        auto node = make_pickled(K::kString);
-        node->text = read_bytes(read_le(width));
-        stack_.push_back(node);
+        const uint64_t length = read_le(width);
+        PickledValue* value = make(K::kString);
+        value->text = read_bytes(length);
+        stack_.push_back(value);
         break;
       }
       case ')':
-        stack_.push_back(tuple({}));
+        stack_.push_back(make(K::kTuple));
         break;
-      case 't':
-        stack_.push_back(tuple(pop_to_mark()));
+      case 't': {
+        std::vector<PickledValue*> items = pop_to_mark();
+        PickledValue* value = make(K::kTuple);
+        value->items = std::move(items);
+        stack_.push_back(value);
         break;
+      }
       case 0x85:
       case 0x86:
       case 0x87: {
-        std::vector<PickledValuePtr> items(op - 0x84);
+        std::vector<PickledValue*> items(op - 0x84);
         for (auto it = items.rbegin(); it != items.rend(); ++it) *it = pop();
-        stack_.push_back(tuple(std::move(items)));
+        PickledValue* value = make(K::kTuple);
+        value->items = std::move(items);
+        stack_.push_back(value);
         break;
       }
       case ']':
-        stack_.push_back(make_pickled(K::kList));
+        stack_.push_back(make(K::kList));
         break;
       case 'l': {
-        auto node = make_pickled(K::kList);
-        node->items = pop_to_mark();
-        stack_.push_back(node);
+        std::vector<PickledValue*> items = pop_to_mark();
+        PickledValue* value = make(K::kList);
+        value->items = std::move(items);
+        stack_.push_back(value);
         break;
       }
       case 'a': {
-        auto value = pop();
-        expect(top(), K::kList, "append target")->items.push_back(std::move(value));
+        PickledValue* value = pop();
+        expect(top(), K::kList, "append target")->items.push_back(value);
         break;
       }
       case 'e': {
-        auto values = pop_to_mark();
+        const std::vector<PickledValue*> values = pop_to_mark();
         auto& items = expect(top(), K::kList, "append target")->items;
         items.insert(items.end(), values.begin(), values.end());
         break;
       }
       case '}':
-        stack_.push_back(make_pickled(K::kDict));
+        stack_.push_back(make(K::kDict));
         break;
       case 'd':
       case 'u': {  // DICT / SETITEMS
-        auto values = pop_to_mark();
+        const std::vector<PickledValue*> values = pop_to_mark();
         if (values.size() % 2 != 0) fail("corrupt pickle data (odd number of dict items)");
-        if (op == 'd') stack_.push_back(make_pickled(K::kDict));
-        auto& dict = *top();
+        if (op == 'd') stack_.push_back(make(K::kDict));
+        PickledValue& dict = *top();
         for (size_t i = 0; i < values.size(); i += 2) set_item(dict, values[i], values[i + 1]);
         break;
       }
       case 's': {
-        auto value = pop();
-        auto key = pop();
-        set_item(*top(), std::move(key), std::move(value));
+        PickledValue* value = pop();
+        PickledValue* key = pop();
+        set_item(*top(), key, value);
         break;
       }
       case 'c': {  // GLOBAL module\nname\n
-        auto node = make_pickled(K::kGlobal);
-        const std::string module = read_line();
-        node->text = module + "." + read_line();
-        stack_.push_back(node);
+        std::string module = read_line();
+        stack_.push_back(global(std::move(module), read_line()));
         break;
       }
       case 0x93: {  // STACK_GLOBAL
-        auto name = expect(pop(), K::kString, "global name");
-        auto module = expect(pop(), K::kString, "global module");
-        auto node = make_pickled(K::kGlobal);
-        node->text = module->text + "." + name->text;
-        stack_.push_back(node);
+        const PickledValue* name = expect(pop(), K::kString, "global name");
+        const PickledValue* module = expect(pop(), K::kString, "global module");
+        stack_.push_back(global(module->text, name->text));
         break;
       }
       case 'q':
@@ -348,24 +366,25 @@ PickledValuePtr PickleMachine::run() {
         break;
       case 'R':
       case 0x81: {  // REDUCE, NEWOBJ: both call a class or function with a tuple
-        auto args = pop();
-        auto callable = pop();
-        stack_.push_back(reduce(callable, args));
+        const PickledValue* args = pop();
+        const PickledValue* callable = pop();
+        stack_.push_back(reduce(*callable, *args));
         break;
       }
       case 'b': {  // BUILD: sets instance attributes
         pop();
         // A state dict carries its per-module versions as an attribute (_metadata);
         // nothing here uses them.
-        if (top()->kind != K::kDict && top()->kind != K::kTensor) {
-          fail(std::string("corrupt pickle data (attributes set on a ") + kind_name(top()->kind) +
+        const PickledValue* target = top();
+        if (target->kind != K::kDict && target->kind != K::kTensor) {
+          fail(std::string("corrupt pickle data (attributes set on a ") + kind_name(target->kind) +
                ")");
         }
         break;
       }
       case 'Q': {  // BINPERSID
-        auto pid = pop();
-        stack_.push_back(persistent_load_(pid));
+        const PickledValue* pid = pop();
+        stack_.push_back(persistent_load_(*pid));
         break;
       }
       default: {

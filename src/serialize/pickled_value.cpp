@@ -2,14 +2,14 @@
 
 namespace greedyhash::detail {
 
-PickledValuePtr make_pickled(PickledValue::Kind kind) {
-  auto value = std::make_shared<PickledValue>();
-  value->kind = kind;
-  return value;
+PickledValue* PickledValues::make(PickledValue::Kind kind) {
+  values_.emplace_back();
+  values_.back().kind = kind;
+  return &values_.back();
 }
 
-PickledValuePtr make_storage(at::Tensor flat) {
-  auto value = make_pickled(PickledValue::Kind::kStorage);
+PickledValue* PickledValues::make_storage(at::Tensor flat) {
+  PickledValue* value = make(PickledValue::Kind::kStorage);
   value->tensor = std::move(flat);
   return value;
 }

@@ -42,14 +42,18 @@ std::optional<at::ScalarType> storage_dtype(const std::string& global_name) {
   return std::nullopt;
 }
 
-StorageRef parse_storage_ref(const PickledValuePtr& pid, const std::string& file) {
+StorageRef parse_storage_ref(const PickledValue& pid, const std::string& file) {
   using K = PickledValue::Kind;
   const auto bad = [&](const std::string& what) { return Error(file + ": " + what); };
-  if (pid->kind != K::kTuple) throw bad("unsupported persistent id in pickle data");
-  const auto& f = pid->items;
+  if (pid.kind != K::kTuple) throw bad("unsupported persistent id in pickle data");
+  const auto& f = pid.items;
   if (f.size() < 5 || f[0]->kind != K::kString || f[0]->text != "storage" ||
       f[1]->kind != K::kGlobal || f[2]->kind != K::kString || f[4]->kind != K::kInt) {
     throw bad("unsupported persistent id in pickle data (not a torch.save storage reference)");
+  }
+  if (f[2]->text.size() > kMaxStorageKey) {
+    throw bad("unsupported storage key of " + std::to_string(f[2]->text.size()) +
+              " bytes in pickle data (torch.save's are numbers)");
   }
   if (f.size() > 5 && f[5]->kind != K::kNone) {
     throw bad("unsupported storage view in pickle data");

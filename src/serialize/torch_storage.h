@@ -26,8 +26,13 @@ struct StorageRef {
   int64_t numel;
 };
 
+// torch.save's keys are decimal numbers. The pickle memo lets a few bytes load the same
+// storage again and again, and each load copies and hashes its key, so a long one would
+// make the time grow with the square of the file's size.
+constexpr size_t kMaxStorageKey = 256;
+
 // The storage reference `pid` stands for; greedyhash::Error naming `file` for anything
-// else.
-StorageRef parse_storage_ref(const PickledValuePtr& pid, const std::string& file);
+// else, a key longer than kMaxStorageKey included.
+StorageRef parse_storage_ref(const PickledValue& pid, const std::string& file);
 
 }  // namespace greedyhash::detail

@@ -257,6 +257,19 @@ TEST(E2E, BadInput) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(error_line(r).find(corrupt.string()), std::string::npos) << r.output;
 
+  // Hostile ImageNet weights: a 163-byte torch.save dict that contains itself
+  // (tests/data/serialize/make_hostile.py) used to kill the process with SIGSEGV.
+  const fs::path hostile =
+      fs::path(GREEDYHASH_SOURCE_DIR) / "tests/data/serialize/self_containing_legacy.pt";
+  r = run(bin("greedyhash_train") + " --bit 12 --data-dir " + kData.string() +
+          " --input-size 64 --epochs 1 --query-per-class 2 --train-per-class 8 --device cpu "
+          "--threads 2 --output-dir " +
+          (kWork / "hostile").string() + " --pretrained " + hostile.string());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(error_line(r).find(hostile.string() + ": holds a dict that contains itself"),
+            std::string::npos)
+      << r.output;
+
   // A test image that does not exist.
   r = run(bin("greedyhash_predict") + " --bit 12 --output-dir " + kOut.string() + " --pic_id 12");
   EXPECT_EQ(r.status, 1) << r.output;

@@ -124,5 +124,51 @@ TEST(Npy, ClearErrors) {
       "entries 0 or 1");
 }
 
+// A header of numpy's own layout around `shape` (a Python tuple) with `data` after it.
+std::string npy_with_shape(const std::string& shape, const std::string& data) {
+  std::string dict = "{'descr': '|u1', 'fortran_order': False, 'shape': " + shape + ", }";
+  dict.append(63 - (10 + dict.size()) % 64, ' ');
+  dict += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(dict.size() & 0xff);
+  out += static_cast<char>(dict.size() >> 8);
+  return out + dict + data;
+}
+
+TEST(Npy, ShapesLargerThanTheDataAreErrorsBeforeAnyAllocation) {
+  const fs::path file = scratch("hostile_shape.npy");
+  const auto load_with = [&](const std::string& shape, const std::string& data) {
+    std::ofstream(file, std::ios::binary) << npy_with_shape(shape, data);
+    return load_npy(file);
+  };
+  EXPECT_TRUE(torch::equal(load_with("(2, 2)", "abcd"),
+                           torch::tensor({{97, 98}, {99, 100}}, torch::kUInt8)));
+  EXPECT_EQ(load_with("(0, 12)", "").sizes(), (std::vector<int64_t>{0, 12}));
+  // 100 PB promised by a 64-byte header: an allocation of that size used to be tried first.
+  expect_error_containing([&] { load_with("(100000000000000000,)", "abcd"); },
+                          "the header promises 100000000000000000 bytes of data, the file has 4");
+  expect_error_containing([&] { load_with("(100000000000000000, 100000000000000000)", "ab"); },
+                          "is too large");
+  expect_error_containing([&] { load_with("(100000000000000000, 1000)", "ab"); }, file.string());
+}
+
+TEST(Npy, FuzzFindingANewlineInTheDtypeIsStillAOneLineError) {
+  // fuzz_npy found this header (minimised): its 'descr' string holds a newline, which the
+  // error message quoted, breaking the one-line contract (docs/FUZZING.md, finding 1).
+  const std::string bytes(
+      "\x93\x4e\x55\x4d\x50\x59\x01\x00\x76\x00\x7b\x27\x64\x65\x73\x63"
+      "\x72\x27\x3a\x20\x27\x7c\x69\x20\x20\x20\x20\x20\x20\x20\x20\x20"
+      "\x20\x20\x20\x20\x20\x20\x20\x0a\xff\x00\x31\x27\x2c\x2d\x20\x27"
+      "\x6f\x72\x74\x72\x61\x6e\x5f\x6f\x72\x64\x65\x9b\x27\x3a\x20\x46"
+      "\x20\x20\xff\x00\x00\xff\x01\xff\xff\x01\xff\x0a\x01\xff\x00\x00"
+      "\xff\x01\xff\xff\x01\xff\xff\x01\xff\x01\xff\xff\x01\xff\xff\x01"
+      "\x01\xff\xff\x20\x20\x0a\xff\x01\xff\x27\x6f\x72\x74\x72\x61\x6e"
+      "\x01\xff\xff\xff\x01\xff\x27\x6f\x72\x74\x72\x61\x6e\x01\xff\xff",
+      128);
+  const fs::path file = scratch("fuzz_newline_descr.npy");
+  std::ofstream(file, std::ios::binary) << bytes;
+  expect_error_containing([&] { load_npy(file); }, file.string() + ": unsupported dtype '|i");
+}
+
 }  // namespace
 }  // namespace greedyhash

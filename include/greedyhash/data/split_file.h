@@ -26,19 +26,21 @@ struct SavedSplit {
 void save_split(const std::filesystem::path& path, const Split& split,
                 const DatasetFingerprint& fingerprint, const std::string& source_description);
 
-// Reads a file written by save_split (version 1, from before validation sets, gives an
-// empty validation list). Malformed JSON, unknown protocol, lists that are not strictly
-// ascending or disagree with "sizes", indices outside the recorded image count, or a
-// validation, query or train list sharing an image with another throw greedyhash::Error
-// naming the file.
-SavedSplit load_split(const std::filesystem::path& path);
+// Reads a file written by save_split for the data set whose fingerprint is `data` (version
+// 1, from before validation sets, gives an empty validation list). A split made for other
+// data is refused (as check_fingerprint does) before its lists are read: their runs can
+// name up to `data.count` indices each, and the file's own count could claim any number.
+// Malformed JSON, unknown protocol, lists that are not strictly ascending or disagree with
+// "sizes", indices outside the image count, or a validation, query or train list sharing
+// an image with another throw greedyhash::Error naming the file.
+SavedSplit load_split(const std::filesystem::path& path, const DatasetFingerprint& data);
 
 // Refuses data that differs from the data the split was drawn on: throws
 // greedyhash::Error naming `split_file` when the image count or checksum differs.
 void check_fingerprint(const std::filesystem::path& split_file, const DatasetFingerprint& recorded,
                        const DatasetFingerprint& actual);
 
-// load_split + check_fingerprint against `dataset`; returns the split.
+// load_split for `dataset`; returns the split.
 Split load_split_for(const std::filesystem::path& path, const ImageDataset& dataset);
 
 }  // namespace greedyhash

@@ -28,9 +28,12 @@ enum class TensorData {
 // 1.13). Anything that is not plain data (a pickled nn.Module, a custom class) is
 // rejected.
 //
-// Errors (greedyhash::Error, one line naming the file): unreadable file, neither
-// format, a truncated or corrupt file, a TorchScript archive, a top-level object that
-// is not a dict with string keys, unsupported pickle content.
+// Any file gives a value or one of these errors (greedyhash::Error, one line naming the
+// file): unreadable file, neither format, a truncated or corrupt file (the zip records'
+// CRC-32 are checked), a compressed zip record, a TorchScript archive, a top-level object
+// that is not a dict with string keys, unsupported pickle content, lists, tuples or dicts
+// nested more than 1000 deep or containing themselves. Nothing is allocated beyond what
+// the file can hold: sizes it claims are checked against its length first.
 TorchSaveDict read_torch_save_dict(const std::filesystem::path& file,
                                    TensorData tensors = TensorData::kLoad);
 
