@@ -41,10 +41,9 @@ void list_call(const char* call, const char* path, const char* new_path) {
   ::close(fd);
 }
 
-// The number of this call when KILL_AT_CALL names it, else 0.
-long target_call(long number) {
+bool kill_at(long number) {
   const char* k = std::getenv("KILL_AT_CALL");
-  return k != nullptr && std::atol(k) == number ? number : 0;
+  return k != nullptr && std::atol(k) == number;
 }
 
 bool kill_after() {
@@ -57,7 +56,7 @@ template <typename Call>
 int wrap(const char* name, const char* path, const char* new_path, Call call) {
   const long number = ++calls;
   list_call(name, path, new_path);
-  const bool kill_here = target_call(number) != 0;
+  const bool kill_here = kill_at(number);
   if (kill_here && !kill_after()) ::kill(::getpid(), SIGKILL);
   const int result = call();
   if (kill_here) ::kill(::getpid(), SIGKILL);
