@@ -21,6 +21,7 @@
 
 #include "greedyhash/index/binary_index.h"
 #include "greedyhash/io/npy.h"
+#include "greedyhash/io/run_lock.h"
 #include "greedyhash/model/greedy_hash.h"
 #include "greedyhash/retrieval/labeled_codes.h"
 #include "greedyhash/retrieval/retrieval_metrics.h"
@@ -672,6 +673,70 @@ TEST(E2E, KillAtEveryCheckpointStepResumesBitIdentical) {
     }
   }
   fs::remove_all(work);
+}
+
+// While one training run holds a run folder, a second one (a new run or --resume) stops
+// at once with one line naming the holder's process id and writes nothing; evaluation,
+// which reads checkpoints that are only ever replaced by rename, takes no lock. The
+// holder's SIGKILL frees the folder (flock dies with its process).
+TEST(E2E, SecondTrainingRunIsLockedOutEvalIsNot) {
+  make_data();
+  const fs::path out = kWork / "locked", run_dir = out / "bit_12";
+  fs::remove_all(out);
+  fs::create_directories(run_dir);
+  for (const char* file :
+       {"config.json", "split.json", "best.pt", "last.pt", "last_state-1.pt", "metrics.jsonl"}) {
+    fs::create_hard_link(kRun / file, run_dir / file);  // replaced by rename, never changed
+  }
+  const pid_t holder = ::fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    const std::string command = "exec " + bin("greedyhash_train") + " --bit 12 --output-dir " +
+                                out.string() + " --resume --epochs 1000 --eval-every 0 > " +
+                                (out / "holder.log").string() + " 2>&1";
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const std::string holder_note = "process " + std::to_string(holder) + " on ";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while ((file_bytes(run_dir / "train.lock").rfind(holder_note, 0) != 0 ||
+          file_bytes(run_dir / "train.log").find("training 12 bits") == std::string::npos) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const std::string config_before = file_bytes(run_dir / "config.json");
+
+  // `timeout`: without the lock these runs would train on for a long time.
+  const auto started = std::chrono::steady_clock::now();
+  const auto resumed = run("timeout 60 " + bin("greedyhash_train") + " --bit 12 --output-dir " +
+                           out.string() + " --resume");
+  const double resumed_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto fresh = run("timeout 60 " + bin("greedyhash_train") + common_flags(out) +
+                         " --epochs 1 --eval-every 1");
+  const auto eval = run(bin("greedyhash_eval") + " --bit 12 --output-dir " + out.string());
+  const bool holder_still_running = ::waitpid(holder, nullptr, WNOHANG) == 0;
+  ::kill(holder, SIGKILL);
+  ::waitpid(holder, nullptr, 0);
+  ASSERT_TRUE(holder_still_running) << file_bytes(out / "holder.log");
+
+  for (const Result* r : {&resumed, &fresh}) {
+    EXPECT_EQ(r->status, 1) << r->output;
+    const std::string line = error_line(*r);
+    EXPECT_EQ(line.rfind("greedyhash_train: error: run folder " + run_dir.string() +
+                             " is being written by another training run (" + holder_note,
+                         0),
+              0u)
+        << r->output;
+  }
+  EXPECT_LT(resumed_seconds, 10.0) << resumed.output;
+  // The refused new run did not take the folder over: no new config, best.pt kept.
+  EXPECT_EQ(file_bytes(run_dir / "config.json"), config_before);
+  EXPECT_TRUE(fs::exists(run_dir / "best.pt"));
+  EXPECT_EQ(eval.status, 0) << eval.output;
+  EXPECT_TRUE(fs::exists(run_dir / "eval.json"));
+  EXPECT_NO_THROW(RunFolderLock taken(run_dir / "train.lock"));
+  fs::remove_all(out);
 }
 
 std::vector<json> metrics_lines(const fs::path& file) {
