@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -126,8 +127,10 @@ class FailureWatchdog {
         continue;
       }
       if (*reported_here_) continue;  // this rank's own report: it is already unwinding
-      std::fprintf(stderr, "greedyhash: error: %s; rank %lld of %lld stops too\n", message.c_str(),
-                   static_cast<long long>(rank), static_cast<long long>(world));
+      // "<program>: error: ..." like every other fatal error of the executables.
+      std::fprintf(stderr, "%s: error: %s; rank %lld of %lld stops too\n",
+                   program_invocation_short_name, message.c_str(), static_cast<long long>(rank),
+                   static_cast<long long>(world));
       std::fflush(stderr);
       // Wherever the main thread is blocked (a collective, a long evaluation), this is
       // the only way out; files are written atomically, so nothing is left half-written.

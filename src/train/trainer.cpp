@@ -286,6 +286,10 @@ class Training {
                   std::to_string(state.epoch) + " but " + files_.last.string() + " for epoch " +
                   std::to_string(meta.epoch) + "; run without --resume to start again");
     }
+    // A kill between last.pt's commit and the removal of the older states left them here.
+    if (dist_.is_main() && state_file == files_.state(state.epoch)) {
+      remove_resume_states_except(state.epoch);
+    }
     summary_.first_epoch = state.epoch;
     summary_.best_map = state.extra.value("best_map", -1.0);
     summary_.best_epoch = state.extra.value("best_epoch", int64_t{0});

@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,7 @@
 
 #include "greedyhash/index/binary_index.h"
 #include "greedyhash/io/npy.h"
+#include "greedyhash/io/run_lock.h"
 #include "greedyhash/model/greedy_hash.h"
 #include "greedyhash/retrieval/labeled_codes.h"
 #include "greedyhash/retrieval/retrieval_metrics.h"
@@ -509,6 +511,31 @@ StateDict weights(const fs::path& checkpoint) {
   return tensors;
 }
 
+// The two checkpoints hold the same tensors, bit for bit.
+void expect_same_weights(const fs::path& expected, const fs::path& actual) {
+  const auto a = weights(expected);
+  const auto b = weights(actual);
+  ASSERT_EQ(a.size(), b.size()) << actual;
+  for (const auto& item : a) {
+    ASSERT_NE(b.find(item.key()), nullptr) << actual << ": " << item.key();
+    EXPECT_TRUE(torch::equal(item.value(), *b.find(item.key()))) << actual << ": " << item.key();
+  }
+}
+
+// metrics.jsonl records without the timings, which differ between runs.
+std::vector<json> metrics_without_timings(const fs::path& file) {
+  std::vector<json> out;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    auto record = json::parse(line);
+    record.erase("seconds");
+    record.erase("img_per_s");
+    record.erase("eval_seconds");
+    out.push_back(record);
+  }
+  return out;
+}
+
 TEST(E2E, ResumeAfterKillIsBitIdentical) {
   make_data();
   const std::string flags =
@@ -548,27 +575,181 @@ TEST(E2E, ResumeAfterKillIsBitIdentical) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("resuming after epoch 1"), std::string::npos) << r.output;
 
-  const auto a = weights(straight / "bit_12" / "last.pt");
-  const auto b = weights(resumed / "bit_12" / "last.pt");
-  ASSERT_EQ(a.size(), b.size());
-  for (const auto& item : a) {
-    ASSERT_NE(b.find(item.key()), nullptr) << item.key();
-    EXPECT_TRUE(torch::equal(item.value(), *b.find(item.key()))) << item.key();
-  }
+  expect_same_weights(straight / "bit_12" / "last.pt", resumed / "bit_12" / "last.pt");
   // The metrics of the two runs agree too, epoch by epoch (timings aside).
-  const auto lines = [](const fs::path& file) {
-    std::vector<json> out;
-    std::ifstream in(file);
-    for (std::string line; std::getline(in, line);) {
-      auto record = json::parse(line);
-      record.erase("seconds");
-      record.erase("img_per_s");
-      record.erase("eval_seconds");
-      out.push_back(record);
+  EXPECT_EQ(metrics_without_timings(straight / "bit_12" / "metrics.jsonl"),
+            metrics_without_timings(metrics));
+}
+
+// The names of the files in `folder`, sorted.
+std::vector<std::string> file_names(const fs::path& folder) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A copy of run folder `from` at `to` that costs no copying of checkpoints: hard links to
+// the .pt files, which the trainer never changes in place (it replaces them by rename).
+void link_run_copy(const fs::path& from, const fs::path& to) {
+  fs::remove_all(to);
+  fs::create_directories(to);
+  for (const auto& entry : fs::directory_iterator(from)) {
+    const fs::path target = to / entry.path().filename();
+    if (entry.path().extension() == ".pt") {
+      fs::create_hard_link(entry.path(), target);
+    } else {
+      fs::copy_file(entry.path(), target);
     }
-    return out;
+  }
+}
+
+// Epoch 2 resumed from epoch 1 and killed (SIGKILL, through the kill_at_call shim) at
+// every rename and remove of its checkpoint commit: a plain --resume afterwards
+// ends where an uninterrupted run does, bit for bit, with one metrics line per epoch and
+// no stray files. One training step per epoch keeps the ~20 runs cheap.
+TEST(E2E, KillAtEveryCheckpointStepResumesBitIdentical) {
+  make_data();
+  const fs::path work = kWork / "kill_at_call";
+  fs::remove_all(work);
+  const std::string flags =
+      " --bit 12 --data-dir " + kData.string() +
+      " --input-size 64 --batch-size 6 --query-per-class 1 --train-per-class 2 --val-per-class 1 "
+      "--device cpu --threads 2 --seed 1 --lr 0.05 --eval-every 1";
+  const auto train = [&](const fs::path& run_dir, const std::string& more) {
+    return run(bin("greedyhash_train") + flags + " --output-dir " + run_dir.parent_path().string() +
+               more);
   };
-  EXPECT_EQ(lines(straight / "bit_12" / "metrics.jsonl"), lines(metrics));
+  const fs::path straight = work / "straight" / "bit_12", epoch1 = work / "epoch1" / "bit_12";
+  auto r = train(straight, " --epochs 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto expected_metrics = metrics_without_timings(straight / "metrics.jsonl");
+  ASSERT_EQ(expected_metrics.size(), 2u);
+  // With this seed and learning rate epoch 2 beats epoch 1, so its commit writes best.pt.
+  ASSERT_TRUE(expected_metrics[1].value("best", false)) << r.output;
+  r = train(epoch1, " --epochs 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+
+  // Resumes epoch 2 in a fresh copy `run_dir` of the epoch-1 run under the shim, set by
+  // `environment` (VAR=value ...).
+  const auto resume_epoch2 = [&](const fs::path& run_dir, const std::string& environment) {
+    link_run_copy(epoch1, run_dir);
+    return run("exec env LD_PRELOAD=" GREEDYHASH_KILL_AT_CALL " " + environment + " " +
+               bin("greedyhash_train") + flags + " --output-dir " + run_dir.parent_path().string() +
+               " --resume --epochs 2");
+  };
+  // What an uninterrupted run leaves, and nothing else.
+  const auto expect_straight_result = [&](const fs::path& run_dir) {
+    expect_same_weights(straight / "last.pt", run_dir / "last.pt");
+    expect_same_weights(straight / "best.pt", run_dir / "best.pt");
+    EXPECT_EQ(metrics_without_timings(run_dir / "metrics.jsonl"), expected_metrics);
+    EXPECT_EQ(file_names(run_dir),
+              std::vector<std::string>({"best.pt", "config.json", "last.pt", "last_state-2.pt",
+                                        "metrics.jsonl", "split.json", "train.lock", "train.log"}));
+  };
+
+  // List mode: the calls of the resumed run, in order; the commit of epoch 2 starts with
+  // the first that touches a checkpoint (config.json is written at start-up).
+  const fs::path list = work / "calls.txt";
+  r = resume_epoch2(work / "listed" / "bit_12", "KILL_AT_CALL_LIST=" + list.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  expect_straight_result(work / "listed" / "bit_12");
+  std::vector<std::string> calls;
+  {
+    std::ifstream in(list);
+    for (std::string line; std::getline(in, line);) calls.push_back(line);
+  }
+  const auto first_commit_call = std::find_if(calls.begin(), calls.end(), [](const auto& call) {
+    return call.find(".pt") != std::string::npos;
+  });
+  ASSERT_NE(first_commit_call, calls.end()) << r.output;
+  const auto first_k = static_cast<size_t>(first_commit_call - calls.begin()) + 1;
+  // best.pt, last_state-2.pt, metrics.jsonl and last.pt renamed, last_state-1.pt removed.
+  EXPECT_GE(calls.size() + 1 - first_k, 5u) << r.output;
+
+  // Killed after call k, the process leaves what it leaves killed before call k + 1, less
+  // the temporary file that call renames; so "after" is tried at the last call alone
+  // unless GREEDYHASH_E2E_EVERY_KILL_POINT=1 asks for all (~60% more time).
+  const bool every_point = std::getenv("GREEDYHASH_E2E_EVERY_KILL_POINT") != nullptr;
+  const fs::path killed = work / "killed" / "bit_12";
+  for (size_t k = first_k; k <= calls.size(); ++k) {
+    for (const std::string when : {"before", "after"}) {
+      if (when == "after" && k < calls.size() && !every_point) continue;
+      SCOPED_TRACE("killed " + when + " call " + std::to_string(k) + ": " + calls[k - 1]);
+      r = resume_epoch2(killed, "KILL_AT_CALL=" + std::to_string(k) + " KILL_AT_CALL_WHEN=" + when);
+      ASSERT_EQ(r.status, -1) << "not killed\n" << r.output;
+      r = train(killed, " --resume --epochs 2");
+      ASSERT_EQ(r.status, 0) << r.output;
+      expect_straight_result(killed);
+    }
+  }
+  fs::remove_all(work);
+}
+
+// While one training run holds a run folder, a second one (a new run or --resume) stops
+// at once with one line naming the holder's process id and writes nothing; evaluation,
+// which reads checkpoints that are only ever replaced by rename, takes no lock. The
+// holder's SIGKILL frees the folder (flock dies with its process).
+TEST(E2E, SecondTrainingRunIsLockedOutEvalIsNot) {
+  make_data();
+  const fs::path out = kWork / "locked", run_dir = out / "bit_12";
+  fs::remove_all(out);
+  fs::create_directories(run_dir);
+  for (const char* file :
+       {"config.json", "split.json", "best.pt", "last.pt", "last_state-1.pt", "metrics.jsonl"}) {
+    fs::create_hard_link(kRun / file, run_dir / file);  // replaced by rename, never changed
+  }
+  const pid_t holder = ::fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    const std::string command = "exec " + bin("greedyhash_train") + " --bit 12 --output-dir " +
+                                out.string() + " --resume --epochs 1000 --eval-every 0 > " +
+                                (out / "holder.log").string() + " 2>&1";
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const std::string holder_note = "process " + std::to_string(holder) + " on ";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while ((file_bytes(run_dir / "train.lock").rfind(holder_note, 0) != 0 ||
+          file_bytes(run_dir / "train.log").find("training 12 bits") == std::string::npos) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const std::string config_before = file_bytes(run_dir / "config.json");
+
+  // `timeout`: without the lock these runs would train on for a long time.
+  const auto started = std::chrono::steady_clock::now();
+  const auto resumed = run("timeout 60 " + bin("greedyhash_train") + " --bit 12 --output-dir " +
+                           out.string() + " --resume");
+  const double resumed_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto fresh = run("timeout 60 " + bin("greedyhash_train") + common_flags(out) +
+                         " --epochs 1 --eval-every 1");
+  const auto eval = run(bin("greedyhash_eval") + " --bit 12 --output-dir " + out.string());
+  const bool holder_still_running = ::waitpid(holder, nullptr, WNOHANG) == 0;
+  ::kill(holder, SIGKILL);
+  ::waitpid(holder, nullptr, 0);
+  ASSERT_TRUE(holder_still_running) << file_bytes(out / "holder.log");
+
+  for (const Result* r : {&resumed, &fresh}) {
+    EXPECT_EQ(r->status, 1) << r->output;
+    const std::string line = error_line(*r);
+    EXPECT_EQ(line.rfind("greedyhash_train: error: run folder " + run_dir.string() +
+                             " is being written by another training run (" + holder_note,
+                         0),
+              0u)
+        << r->output;
+  }
+  EXPECT_LT(resumed_seconds, 10.0) << resumed.output;
+  // The refused new run did not take the folder over: no new config, best.pt kept.
+  EXPECT_EQ(file_bytes(run_dir / "config.json"), config_before);
+  EXPECT_TRUE(fs::exists(run_dir / "best.pt"));
+  EXPECT_EQ(eval.status, 0) << eval.output;
+  EXPECT_TRUE(fs::exists(run_dir / "eval.json"));
+  EXPECT_NO_THROW(RunFolderLock taken(run_dir / "train.lock"));
+  fs::remove_all(out);
 }
 
 std::vector<json> metrics_lines(const fs::path& file) {

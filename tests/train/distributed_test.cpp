@@ -13,6 +13,7 @@
 #include "test_support.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,13 +32,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A TCP port on 127.0.0.1 that the kernel just handed out (and we released).
-int64_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+sockaddr_in loopback_address(int64_t port) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  return address;
+}
+
+// A TCP port on 127.0.0.1 that the kernel just handed out (and we released).
+int64_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address = loopback_address(0);
   ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
   socklen_t length = sizeof address;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
@@ -399,6 +405,66 @@ TEST(Distributed, KilledPeerMakesTheOtherFailWithinTheTimeout) {
       << message;
   EXPECT_NE(message.find("timeout 3 s"), std::string::npos) << message;
   EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  fs::remove_all(dir);
+}
+
+// Blocks until nothing listens on 127.0.0.1:`port` any more (or `limit` passed).
+void wait_until_port_closed(int64_t port, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in address = loopback_address(port);
+    const bool listening =
+        ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+    ::close(fd);
+    if (!listening) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// Rank 1 reports a failure, as the trainer does on a NaN loss or an exception, and stays
+// in the job (a process that exits closes its sockets, which Gloo notices by itself).
+// Rank 0, blocked in the gradient all-reduce under the default 30-minute timeout, is
+// ended by its failure watchdog within seconds: status 1 and one line on stderr naming
+// rank 1's message.
+TEST(Distributed, ReportedFailureEndsAPeerBlockedInACollectiveWithinSeconds) {
+  const fs::path dir = fresh_dir("report");
+  const int64_t port = free_port();
+  const auto results = run_ranks(
+      2,
+      [&](int rank) {
+        if (std::freopen((dir / ("rank" + std::to_string(rank) + ".err")).c_str(), "w", stderr) ==
+            nullptr) {
+          return 10;
+        }
+        DistributedOptions options = loopback(rank, port, DistributedOptions().timeout);
+        DistributedContext dist(options, c10::Device(c10::kCPU));
+        auto p = torch::ones({1000}, torch::requires_grad());
+        p.mutable_grad() = torch::ones({1000});
+        dist.average_gradients({p});
+        if (rank == 0) {
+          try {
+            dist.average_gradients({p});
+          } catch (const Error&) {
+            return 2;  // the collective failed: the watchdog was not first
+          }
+          return 3;  // the collective completed: rank 1 never joined it
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(1));  // rank 0 is waiting by now
+        dist.report_failure("loss became nan at epoch 3 step 7\nsecond line");
+        wait_until_port_closed(port, std::chrono::seconds(30));  // rank 0 hosts the store
+        return 0;
+      },
+      std::chrono::seconds(40));
+  EXPECT_EQ(results[0].exit_code, 1);
+  EXPECT_LT(results[0].seconds, 10.0);
+  EXPECT_EQ(results[1].exit_code, 0);
+  const std::string message = read_text(dir / "rank0.err");
+  EXPECT_NE(message.find("greedyhash_tests: error: rank 1 of 2 failed: loss became nan at epoch "
+                         "3 step 7; rank 0 of 2 stops too\n"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("second line"), std::string::npos) << message;
   fs::remove_all(dir);
 }
 
