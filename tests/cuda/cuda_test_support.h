@@ -7,8 +7,10 @@
 
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 #include "greedyhash/data/image_dataset.h"
+#include "greedyhash/model/greedy_hash.h"
 
 // What the CUDA tests share. Each test runs a path on the CPU and on the device under
 // test and compares the two. The device under test is CUDA when present; without it the
@@ -68,6 +70,20 @@ inline ImageDataset random_cifar_like_dataset(int64_t n, uint64_t seed) {
   dataset.sources.assign(static_cast<size_t>(n), "random");
   for (int c = 0; c < 10; ++c) dataset.class_names.push_back("class" + std::to_string(c));
   return dataset;
+}
+
+// Two copies of one 48-bit, 10-class model (the same initial weights, drawn from the CPU
+// generator seeded with `seed`), the first on the CPU, the second on `device`; both in eval
+// mode: dropout's masks would come from each device's own generator.
+inline std::pair<GreedyHash, GreedyHash> cpu_and_device_models(c10::Device device, uint64_t seed) {
+  torch::manual_seed(seed);
+  GreedyHash on_cpu(48, 10);
+  torch::manual_seed(seed);
+  GreedyHash on_device(48, 10);
+  on_device->to(device);
+  on_cpu->eval();
+  on_device->eval();
+  return {on_cpu, on_device};
 }
 
 }  // namespace greedyhash

@@ -9,14 +9,6 @@
 namespace greedyhash {
 namespace {
 
-// The same initial weights on every call (drawn from the CPU generator), then moved.
-GreedyHash seeded_model(c10::Device device) {
-  torch::manual_seed(3);
-  GreedyHash model(48, 10);
-  model->to(device);
-  return model;
-}
-
 // Normalised-looking images at 64 px (AlexNet's smallest side is 63), on the CPU.
 torch::Tensor random_images(int64_t n, uint64_t seed) {
   torch::manual_seed(seed);
@@ -26,10 +18,7 @@ torch::Tensor random_images(int64_t n, uint64_t seed) {
 TEST(GreedyHashOnCuda, ForwardMatchesTheCpu) {
   GREEDYHASH_SKIP_WITHOUT_CUDA();
   const auto device = device_under_test();
-  auto on_cpu = seeded_model(torch::kCPU);
-  auto on_device = seeded_model(device);
-  on_cpu->eval();
-  on_device->eval();
+  auto [on_cpu, on_device] = cpu_and_device_models(device, 3);
   torch::NoGradGuard no_grad;
   const auto images = random_images(6, 5);
   const auto a = on_cpu->forward(images);
@@ -49,15 +38,12 @@ TEST(GreedyHashOnCuda, ForwardMatchesTheCpu) {
 
 // Three SGD steps (FusedMomentumSGD; from the second step on, AccumulatingLinear adds
 // its weight gradients into the prepared momentum buffers) move every parameter as they
-// do on the CPU. Dropout is off (eval mode): its masks come from each device's own
-// generator; the step is otherwise the training one.
+// do on the CPU. Dropout is off (eval mode, see cpu_and_device_models); the step is
+// otherwise the training one.
 TEST(TrainingStepOnCuda, FusedSgdStepsMatchTheCpu) {
   GREEDYHASH_SKIP_WITHOUT_CUDA();
   const auto device = device_under_test();
-  auto on_cpu = seeded_model(torch::kCPU);
-  auto on_device = seeded_model(device);
-  on_cpu->eval();
-  on_device->eval();
+  auto [on_cpu, on_device] = cpu_and_device_models(device, 3);
   std::vector<torch::Tensor> initial;
   for (const auto& p : on_cpu->parameters()) initial.push_back(p.detach().clone());
   const auto options = torch::optim::SGDOptions(0.01).momentum(0.9).weight_decay(5e-4);
@@ -65,18 +51,18 @@ TEST(TrainingStepOnCuda, FusedSgdStepsMatchTheCpu) {
   FusedMomentumSGD sgd_device(on_device->parameters(), options);
   const auto targets = torch::tensor({0, 3, 7, 9, 1, 3}, torch::kLong);
 
+  const auto take_step = [&targets](GreedyHash& model, FusedMomentumSGD& sgd, c10::Device on,
+                                    const torch::Tensor& images) {
+    const auto out = model->forward(images.to(on));
+    const auto loss = greedy_hash_loss(out.logits, out.h, targets.to(on), 0.1).total;
+    sgd.zero_grad();
+    loss.backward();
+    sgd.step();
+  };
   for (int step = 0; step < 3; ++step) {
     const auto images = random_images(6, 10 + static_cast<uint64_t>(step));
-    for (auto* run : {&on_cpu, &on_device}) {
-      auto& model = *run;
-      auto& sgd = run == &on_cpu ? sgd_cpu : sgd_device;
-      const auto dev = run == &on_cpu ? c10::Device(torch::kCPU) : device;
-      const auto out = model->forward(images.to(dev));
-      const auto loss = greedy_hash_loss(out.logits, out.h, targets.to(dev), 0.1).total;
-      sgd.zero_grad();
-      loss.backward();
-      sgd.step();
-    }
+    take_step(on_cpu, sgd_cpu, torch::kCPU, images);
+    take_step(on_device, sgd_device, device, images);
   }
   // What the steps changed, compared relative to the largest change of each tensor.
   const auto a = on_cpu->named_parameters();

@@ -13,13 +13,6 @@
 namespace greedyhash {
 namespace {
 
-GreedyHash seeded_model(c10::Device device) {
-  torch::manual_seed(21);
-  GreedyHash model(48, 10);
-  model->to(device);
-  return model;
-}
-
 // encode_images on the device (batches of 5, the last one partial) gives the CPU's codes,
 // logits and labels, back on the CPU. Codes are compared where float rounding cannot
 // flip the sign: |h| well above rounding, h taken from a CPU forward pass.
@@ -28,8 +21,7 @@ TEST(EncoderOnCuda, CodesMatchTheCpu) {
   const auto device = device_under_test();
   const ImageDataset dataset = random_cifar_like_dataset(12, 13);
   const std::vector<int64_t> rows = {11, 0, 3, 4, 5, 6, 7, 8, 9, 2, 1};
-  auto on_cpu = seeded_model(torch::kCPU);
-  auto on_device = seeded_model(device);
+  auto [on_cpu, on_device] = cpu_and_device_models(device, 21);
   EncodeOptions options;
   options.batch_size = 5;
   options.transform = resize_transform(64);
@@ -43,7 +35,6 @@ TEST(EncoderOnCuda, CodesMatchTheCpu) {
   torch::Tensor h;
   {
     torch::NoGradGuard no_grad;
-    on_cpu->eval();
     const auto index = torch::tensor(rows, torch::kLong);
     h = on_cpu->forward(transform_batch(dataset.images.index_select(0, index), options.transform))
             .h;
