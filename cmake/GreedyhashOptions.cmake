@@ -26,3 +26,9 @@ set_property(CACHE GREEDYHASH_WITH_FAISS PROPERTY STRINGS AUTO ON OFF)
 # A folder holding copies of the header-only dependencies (CLI/, nlohmann/, spdlog/, fmt/)
 # to use instead of installed packages; see docs/PERFORMANCE.md (GPU section).
 set(GREEDYHASH_VENDORED_HEADERS "" CACHE PATH "Header-only dependencies folder (optional)")
+# The CUDA tests alone (tests/cuda/, greedyhash_cuda_tests), for a GPU machine where the
+# rest of the suite cannot build (no OpenCV); GREEDYHASH_BUILD_TESTS builds them too.
+option(GREEDYHASH_CUDA_TESTS "Build the CUDA tests even with GREEDYHASH_BUILD_TESTS=OFF" OFF)
+# A copy of GoogleTest's sources (Debian: /usr/src/googletest) to build it with the
+# project instead of using an installed package; see cmake/GreedyhashGoogleTest.cmake.
+set(GREEDYHASH_GOOGLETEST_SOURCE "" CACHE PATH "GoogleTest source folder (optional)")
