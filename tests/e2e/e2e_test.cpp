@@ -264,7 +264,8 @@ TEST(E2E, BadInput) {
   const fs::path hostile =
       fs::path(GREEDYHASH_SOURCE_DIR) / "tests/data/serialize/self_containing_legacy.pt";
   r = run(bin("greedyhash_train") + " --bit 12 --data-dir " + kData.string() +
-          " --input-size 64 --epochs 1 --query-per-class 2 --train-per-class 8 --device cpu "
+          " --input-size 64 --epochs 1 --query-per-class 2 --train-per-class 8 --val-per-class 2 "
+          "--device cpu "
           "--threads 2 --output-dir " +
           (kWork / "hostile").string() + " --pretrained " + hostile.string());
   EXPECT_EQ(r.status, 1) << r.output;
