@@ -183,15 +183,17 @@ install_packages() {
   echo "$wanted" > "$root/$packages_marker"
 }
 
-# A fresh copy of the files git would commit (tracked and untracked-not-ignored, as they
-# are now in the working tree) at /work/src in the root. Their modification times are
-# kept, so the build folder there rebuilds only what changed.
+# The files git would commit (tracked and untracked-not-ignored, as they are now in the
+# working tree) at /work/src in the root. A file whose content is already there is left
+# alone, so the build folder rebuilds only what changed; a changed or new file gets the
+# current time. (Keeping the working tree's times instead let ninja keep objects built
+# from another version of a file that happened to be older: seen as a link error.)
 copy_tree() {
-  local dest="$root/work/src"
+  local dest="$root/work/src" staging="$root/work/src.incoming"
   git -C "$repo" rev-parse --git-dir > /dev/null
   assert_nothing_mounted_under "$dest"
-  rm -rf --one-file-system "$dest"
-  mkdir -p "$dest"
+  rm -rf --one-file-system "$staging"
+  mkdir -p "$staging" "$dest"
   local file
   (
     cd "$repo"
@@ -201,8 +203,21 @@ copy_tree() {
         [[ -e $file || -L $file ]] && printf '%s\0' "$file"
       done |
       tar --null -T - -cf -
-  ) | tar -C "$dest" -xf -
-  echo "$(find "$dest" -type f | wc -l) files"
+  ) | tar -C "$staging" --touch -xf -
+  # Files gone from the tree first (the next loop empties the staging folder).
+  while IFS= read -r -d '' file; do
+    [[ -e $staging/$file || -L $staging/$file ]] || rm -f "$dest/$file"
+  done < <(cd "$dest" && find . \( -type f -o -type l \) -print0)
+  local changed=0
+  while IFS= read -r -d '' file; do
+    if ! cmp -s "$staging/$file" "$dest/$file"; then
+      mkdir -p "$(dirname "$dest/$file")"
+      mv -f "$staging/$file" "$dest/$file"
+      changed=$((changed + 1))
+    fi
+  done < <(cd "$staging" && find . \( -type f -o -type l \) -print0)
+  rm -rf --one-file-system "$staging"
+  echo "$(find "$dest" -type f | wc -l) files, $changed new or changed"
 }
 
 configure() {
