@@ -102,11 +102,18 @@ assert_nothing_mounted_under() {
 }
 
 # in_root COMMAND...: runs COMMAND in the root, in a private mount namespace so that
-# the mounts (/proc, /dev, /sys, a fresh /tmp, and the .deb cache as apt's archive
-# folder) disappear however the command ends.
+# the mounts (/proc, /dev, /sys, a fresh /tmp, the .deb cache as apt's archive folder,
+# and ../shared read-only beside /work/src, where the tests that need the real CIFAR-10
+# look for it) disappear however the command ends.
 in_root() {
+  local shared=""
+  [[ -d "$repo/../shared" ]] && shared="$(cd "$repo/../shared" && pwd)"
   unshare --mount --propagation private -- /bin/bash -euc '
-    root="$1" debs="$2"; shift 2
+    root="$1" debs="$2" shared="$3"; shift 3
+    if [[ -n $shared ]]; then
+      mkdir -p "$root/work/shared"
+      mount --bind -o ro "$shared" "$root/work/shared"
+    fi
     mount --bind "$debs" "$root/var/cache/apt/archives"
     mount -t proc proc "$root/proc"
     mount --rbind /dev "$root/dev"
@@ -115,7 +122,7 @@ in_root() {
     exec chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
       PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       DEBIAN_FRONTEND=noninteractive "$@"
-  ' in_root "$root" "$debs" "$@"
+  ' in_root "$root" "$debs" "$shared" "$@"
 }
 
 # debootstrap into ROOT.partial, renamed to ROOT only once complete: a root without the
