@@ -4,7 +4,7 @@
 # Usage: scripts/quickstart.sh DATA [extra greedyhash_train flags]
 #   DATA: a CIFAR-10 folder (binary release or image-folder layout) or a .tar.gz of one.
 # configs/quickstart.json is a demo, not the paper's protocol: 48 bits, one epoch at 64 px
-# on 35,000 training images from random initialisation (about 5 minutes of training on
+# on 50,000 training images from random initialisation (about 4 minutes of training on
 # 2 cores), evaluated on CIFAR-10 (I)'s 1,000 queries against its 59,000-image database.
 # For the paper's protocol use scripts/train.sh (50 epochs at 224 px, ImageNet weights).
 set -euo pipefail

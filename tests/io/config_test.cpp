@@ -49,13 +49,13 @@ TEST(Config, PresetsSpellOutThePaperProtocol) {
 }
 
 TEST(Config, QuickstartConfigSaysItIsADemo) {
-  // Issue 12: one epoch at 64 px on 35,000 training images, from random initialisation.
+  // Issue 12: one epoch at 64 px on 50,000 training images, from random initialisation.
   const Config c = load_config(fs::path(GREEDYHASH_SOURCE_DIR) / "configs" / "quickstart.json");
   EXPECT_EQ(c.bit, 48);
   EXPECT_EQ(c.epochs, 1);
   EXPECT_EQ(c.input_size, 64);
   EXPECT_EQ(c.lr, 0.01);
-  EXPECT_EQ(c.train_per_class, 3500);
+  EXPECT_EQ(c.train_per_class, 5000);
   EXPECT_EQ(c.pretrained, "");
   EXPECT_NE(c.comment.find("not the paper's protocol"), std::string::npos) << c.comment;
 }
