@@ -126,30 +126,6 @@ TEST(ImagenetWeights, NotAStateDictNamesTheFile) {
                 ": not a torch.save file (neither a zip archive nor the legacy format)");
 }
 
-// Sets an environment variable for one scope (unset when `value` is null).
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
 TEST(PretrainedWeights, TorchHubCacheFollowsTorchHomeThenXdgThenHome) {
   // torch.hub.get_dir(): $TORCH_HOME, else $XDG_CACHE_HOME/torch, else ~/.cache/torch.
   ScopedEnv home("HOME", "/h");

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "expect_error.h"
+#include "test_support.h"
 
 namespace greedyhash {
 namespace {
@@ -339,10 +340,7 @@ TEST(RetrievalMetrics, MatchesTheReferenceWithTheAvx512Kernel) {
 }
 
 TEST(RetrievalMetrics, MatchesTheReferenceWithThePortableKernel) {
-  struct PortableScan {
-    PortableScan() { setenv("GREEDYHASH_PORTABLE_SCAN", "1", 1); }
-    ~PortableScan() { unsetenv("GREEDYHASH_PORTABLE_SCAN"); }
-  } portable;
+  const ScopedEnv portable("GREEDYHASH_PORTABLE_SCAN", "1");
   for (const int bits : {8, 12, 24, 32, 48, 64}) {
     for (const bool multi_label : {false, true}) check_against_reference(bits, 5, multi_label);
   }
