@@ -211,8 +211,10 @@ class Training {
     torch::manual_seed(static_cast<uint64_t>(config_.seed));
     GreedyHash model(config_.bit, data_.dataset.num_classes());
     if (const auto weights = resolve_pretrained(config_.pretrained)) {
-      const std::string digest = checked_weights_sha256(*weights);
+      // The reader's errors first (no such file, not a torch.save file, damaged records),
+      // then the digest its name promises.
       load_imagenet_weights(model, *weights);
+      const std::string digest = checked_weights_sha256(*weights);
       log_.info("backbone initialised from ImageNet weights {} (SHA-256 {}...)", weights->string(),
                 digest.substr(0, 12));
     } else if (config_.pretrained == "auto") {

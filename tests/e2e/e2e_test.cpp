@@ -273,6 +273,15 @@ TEST(E2E, BadInput) {
             std::string::npos)
       << r.output;
 
+  // --pretrained naming a file that is not there: the reader's one-line error.
+  const fs::path missing = kWork / "no_such_weights-7be5be79.pth";
+  r = run(bin("greedyhash_train") + " --bit 12 --data-dir " + kData.string() +
+          " --input-size 64 --epochs 1 --query-per-class 2 --train-per-class 8 --val-per-class 2 "
+          "--device cpu --threads 2 --output-dir " +
+          (kWork / "missing_weights").string() + " --pretrained " + missing.string());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(error_line(r).find(missing.string() + ": no such file"), std::string::npos) << r.output;
+
   // A test image that does not exist.
   r = run(bin("greedyhash_predict") + " --bit 12 --output-dir " + kOut.string() + " --pic_id 12");
   EXPECT_EQ(r.status, 1) << r.output;
