@@ -5,7 +5,8 @@
 
 Reads OUT/ours-s<seed>/bit_<bit>/metrics.jsonl and OUT/reference-s<seed>.jsonl and prints,
 in Markdown, per epoch the mean and the [min, max] over seeds of the validation accuracy,
-mAP and tie-aware mAP of both, then the final epoch per seed. The plot (matplotlib,
+mAP and tie-aware mAP and the training loss of both, then the final epoch per seed and
+whether issue 12's target is met there (exit status 1 if not). The plot (matplotlib,
 Debian: python3-matplotlib) shows each seed's curves.
 """
 import argparse
@@ -13,8 +14,14 @@ import glob
 import json
 import os
 import re
+import sys
 
-METRICS = [("val_accuracy", "accuracy"), ("val_map", "mAP"), ("val_map_tie_aware", "tie-aware mAP")]
+METRICS = [("val_accuracy", "validation accuracy"), ("val_map", "validation mAP"),
+           ("val_map_tie_aware", "validation tie-aware mAP"), ("loss", "training loss")]
+# Issue 12's target, on the last epoch: greedyhash's seed mean inside the reference's
+# [min, max] over seeds, or within this of the reference's mean.
+TARGET_KEYS = ["val_map_tie_aware", "val_accuracy"]
+TARGET_MARGIN = 0.01
 
 
 def read_jsonl(path):
@@ -51,13 +58,29 @@ def table(runs):
                 cells.append(summary([runs[who][s][e][key] for s in seeds]))
         print("| " + " | ".join(cells) + " |")
     print("\nFinal epoch per seed:\n")
-    print("| seed | implementation | accuracy | mAP | tie-aware mAP |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| seed | implementation | " + " | ".join(label for _, label in METRICS) + " |")
+    print("|" + " --- |" * (len(METRICS) + 2))
     for s in seeds:
         for who in runs:
             r = runs[who][s][epochs - 1]
             print(f"| {s} | {who} | " + " | ".join(f"{r[k]:.4f}" for k, _ in METRICS) + " |")
     return seeds, epochs
+
+
+def verdict(runs, seeds, epochs):
+    """Prints, per target metric, whether the last epoch meets the target; True if all do."""
+    print(f"\nTarget at epoch {epochs} (greedyhash's mean inside the reference's seed range, "
+          f"or within {TARGET_MARGIN} of its mean):\n")
+    met_all = True
+    for key in TARGET_KEYS:
+        ours = [runs["greedyhash"][s][epochs - 1][key] for s in seeds]
+        ref = [runs["reference"][s][epochs - 1][key] for s in seeds]
+        mean, ref_mean = sum(ours) / len(ours), sum(ref) / len(ref)
+        met = min(ref) <= mean <= max(ref) or abs(mean - ref_mean) <= TARGET_MARGIN
+        met_all = met_all and met
+        print(f"- {key}: greedyhash mean {mean:.4f}, reference mean {ref_mean:.4f} "
+              f"[{min(ref):.4f}, {max(ref):.4f}]: {'met' if met else 'NOT met'}")
+    return met_all
 
 
 def plot(runs, seeds, epochs, png):
@@ -74,7 +97,7 @@ def plot(runs, seeds, epochs, png):
             for i, s in enumerate(seeds):
                 ax.plot(x, [r[key] for r in runs[who][s][:epochs]], color=colours[who],
                         alpha=0.8, linewidth=1.2, label=who if i == 0 else None)
-        ax.set_title(f"validation {label}")
+        ax.set_title(label)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     axes[0].legend()
@@ -90,9 +113,11 @@ def main():
     args = p.parse_args()
     runs = load(args.out, args.bit)
     seeds, epochs = table(runs)
+    met = verdict(runs, seeds, epochs)
     if args.png:
         plot(runs, seeds, epochs, args.png)
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
