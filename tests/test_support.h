@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -41,12 +42,47 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
+// The scratch folders a test process made, removed when it exits if every test passed
+// (kept for inspection if not): their names hold the process id, so nothing else would
+// ever remove them, and a few checkpoints of AlexNet left by each run fill a CI disk.
+class ScratchFolders {
+ public:
+  static void add(const std::filesystem::path& folder) {
+    static ScratchFolders folders;
+    folders.paths_.push_back(folder);
+  }
+  ScratchFolders(const ScratchFolders&) = delete;
+  ScratchFolders& operator=(const ScratchFolders&) = delete;
+
+ private:
+  ScratchFolders() = default;
+  // A static's destructor: runs at exit, also in a forked child that exits normally,
+  // which must leave its parent's folders alone.
+  ~ScratchFolders() {
+    if (::getpid() != owner_) return;
+    const bool passed = ::testing::UnitTest::GetInstance()->Passed();
+    for (const auto& folder : paths_) {
+      std::error_code ignored;
+      if (passed) {
+        std::filesystem::remove_all(folder, ignored);
+      } else if (std::filesystem::exists(folder, ignored)) {
+        std::fprintf(stderr, "kept for inspection: %s\n", folder.c_str());
+      }
+    }
+  }
+
+  const pid_t owner_ = ::getpid();
+  std::vector<std::filesystem::path> paths_;
+};
+
 // A scratch folder of this test process's own. ctest runs every test case as a separate
 // process, in parallel: names shared between processes would let one test's clean-up
 // delete another's files.
 inline std::filesystem::path test_folder(const std::string& name) {
-  return std::filesystem::temp_directory_path() /
-         ("greedyhash_" + name + "_" + std::to_string(::getpid()));
+  auto folder = std::filesystem::temp_directory_path() /
+                ("greedyhash_" + name + "_" + std::to_string(::getpid()));
+  ScratchFolders::add(folder);
+  return folder;
 }
 
 // test_folder(name), emptied and created.

@@ -41,6 +41,10 @@ const fs::path kData = kWork / "data";
 const fs::path kOut = kWork / "out";
 const fs::path kRun = kOut / "bit_12";
 const std::array<std::string, 3> kClasses = {"cat", "dog", "ship"};
+// The files of the trained run that --resume reads, and best.pt: named, because other
+// cases add files to the run folder while one copies it.
+const std::vector<std::string> kResumableRunFiles = {
+    "config.json", "split.json", "best.pt", "last.pt", "last_state-1.pt", "metrics.jsonl"};
 
 struct Result {
   int status;
@@ -125,6 +129,39 @@ json read_json(const fs::path& path) {
 std::string file_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Removes a case's folders once it has passed; a failed case keeps them for inspection.
+// Each training run leaves ~650 MB of AlexNet checkpoints: kept, the cases' runs filled
+// a CI disk.
+void remove_if_passed(std::initializer_list<fs::path> folders) {
+  if (::testing::Test::HasFailure()) return;
+  for (const auto& folder : folders) fs::remove_all(folder);
+}
+
+// Copies the named files of run folder `from` into `to` (emptied first), checkpoints as
+// hard links: the trainer never changes a .pt in place (it replaces it by rename), and a
+// copy costs 200+ MB of disk each.
+void link_run_files(const fs::path& from, const fs::path& to,
+                    const std::vector<std::string>& names) {
+  fs::remove_all(to);
+  fs::create_directories(to);
+  for (const auto& name : names) {
+    if (fs::path(name).extension() == ".pt") {
+      fs::create_hard_link(from / name, to / name);
+    } else {
+      fs::copy_file(from / name, to / name);
+    }
+  }
+}
+
+// All of run folder `from`, as link_run_files copies it.
+void link_run_copy(const fs::path& from, const fs::path& to) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(from)) {
+    names.push_back(entry.path().filename().string());
+  }
+  link_run_files(from, to, names);
 }
 
 TEST(E2E, Train) {
@@ -240,6 +277,7 @@ TEST(E2E, ExportAndLoad) {
   const auto logits = outputs->elements()[1].toTensor();
   EXPECT_TRUE(torch::equal(codes, expected.codes));
   EXPECT_TRUE(torch::allclose(logits, expected.logits, 1e-5, 1e-5));
+  remove_if_passed({exported});
 }
 
 // Learning, not just running: on a data set a small network separates, training takes
@@ -280,6 +318,7 @@ TEST(E2E, TrainingTakesAccuracyAndMapFromChanceToAbovePointNine) {
   const json before = evaluate(untrained);
   EXPECT_LE(before["accuracy"].get<double>(), 0.45) << before.dump();
   EXPECT_LE(before["map_tie_aware"].get<double>(), 0.65) << before.dump();
+  remove_if_passed({untrained});
 
   // From scratch, AlexNet at lr 0.01 sits at chance for 3-8 epochs on this data (seeds
   // 1-4), then reaches 1.0 on the validation queries within 3 more; 16 epochs leave room.
@@ -291,6 +330,7 @@ TEST(E2E, TrainingTakesAccuracyAndMapFromChanceToAbovePointNine) {
   const json after = evaluate(trained);
   EXPECT_GE(after["accuracy"].get<double>(), 0.9) << after.dump();
   EXPECT_GE(after["map_tie_aware"].get<double>(), 0.9) << after.dump();
+  remove_if_passed({trained});
 }
 
 std::string error_line(const Result& r) {
@@ -372,10 +412,7 @@ TEST(E2E, BadInput) {
 fs::path copy_run(const std::string& name) {
   const fs::path out = kWork / name;
   fs::remove_all(out);
-  fs::create_directories(out / "bit_12");
-  for (const char* file : {"config.json", "split.json", "best.pt", "last.pt"}) {
-    fs::copy_file(kRun / file, out / "bit_12" / file);
-  }
+  link_run_files(kRun, out / "bit_12", {"config.json", "split.json", "best.pt", "last.pt"});
   return out;
 }
 
@@ -480,6 +517,7 @@ print("python faiss OK")
   r = run("/usr/bin/python3 " + script.string() + " " + run_dir.string());
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("python faiss OK"), std::string::npos) << r.output;
+  remove_if_passed({out});
 }
 
 TEST(E2E, IndexFoldersListsIvfAndStaleIndexes) {
@@ -566,13 +604,13 @@ TEST(E2E, IndexFoldersListsIvfAndStaleIndexes) {
   r = run(bin("greedyhash_index") + run_flags + " --nlist 4");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(error_line(r).find("--index-type ivf"), std::string::npos) << r.output;
+  remove_if_passed({out});
 }
 
 TEST(E2E, NanLossKeepsCheckpoint) {
   const fs::path out = kWork / "nan";
   fs::remove_all(out);
-  fs::create_directories(out);
-  fs::copy(kRun, out / "bit_12", fs::copy_options::recursive);
+  link_run_files(kRun, out / "bit_12", kResumableRunFiles);
   const std::string before = file_bytes(out / "bit_12" / "last.pt");
   // An absurd learning rate overflows the weights within a step or two.
   const auto r = run(bin("greedyhash_train") + " --bit 12 --output-dir " + out.string() +
@@ -582,6 +620,7 @@ TEST(E2E, NanLossKeepsCheckpoint) {
   EXPECT_NE(line.find("loss became"), std::string::npos) << r.output;
   EXPECT_NE(line.find("at epoch 2 step"), std::string::npos) << r.output;
   EXPECT_EQ(file_bytes(out / "bit_12" / "last.pt"), before);
+  remove_if_passed({out});
 }
 
 StateDict weights(const fs::path& checkpoint) {
@@ -658,6 +697,7 @@ TEST(E2E, ResumeAfterKillIsBitIdentical) {
   // The metrics of the two runs agree too, epoch by epoch (timings aside).
   EXPECT_EQ(metrics_without_timings(straight / "bit_12" / "metrics.jsonl"),
             metrics_without_timings(metrics));
+  remove_if_passed({straight, resumed});
 }
 
 // The names of the files in `folder`, sorted.
@@ -668,21 +708,6 @@ std::vector<std::string> file_names(const fs::path& folder) {
   }
   std::sort(names.begin(), names.end());
   return names;
-}
-
-// A copy of run folder `from` at `to` that costs no copying of checkpoints: hard links to
-// the .pt files, which the trainer never changes in place (it replaces them by rename).
-void link_run_copy(const fs::path& from, const fs::path& to) {
-  fs::remove_all(to);
-  fs::create_directories(to);
-  for (const auto& entry : fs::directory_iterator(from)) {
-    const fs::path target = to / entry.path().filename();
-    if (entry.path().extension() == ".pt") {
-      fs::create_hard_link(entry.path(), target);
-    } else {
-      fs::copy_file(entry.path(), target);
-    }
-  }
 }
 
 // Epoch 2 resumed from epoch 1 and killed (SIGKILL, through the kill_at_call shim) at
@@ -735,6 +760,7 @@ TEST(E2E, KillAtEveryCheckpointStepResumesBitIdentical) {
   r = resume_epoch2(work / "listed" / "bit_12", "KILL_AT_CALL_LIST=" + list.string());
   ASSERT_EQ(r.status, 0) << r.output;
   expect_straight_result(work / "listed" / "bit_12");
+  remove_if_passed({work / "listed"});
   std::vector<std::string> calls;
   {
     std::ifstream in(list);
@@ -764,7 +790,7 @@ TEST(E2E, KillAtEveryCheckpointStepResumesBitIdentical) {
       expect_straight_result(killed);
     }
   }
-  fs::remove_all(work);
+  remove_if_passed({work});
 }
 
 // While one training run holds a run folder, a second one (a new run or --resume) stops
@@ -775,11 +801,7 @@ TEST(E2E, SecondTrainingRunIsLockedOutEvalIsNot) {
   make_data();
   const fs::path out = kWork / "locked", run_dir = out / "bit_12";
   fs::remove_all(out);
-  fs::create_directories(run_dir);
-  for (const char* file :
-       {"config.json", "split.json", "best.pt", "last.pt", "last_state-1.pt", "metrics.jsonl"}) {
-    fs::create_hard_link(kRun / file, run_dir / file);  // replaced by rename, never changed
-  }
+  link_run_files(kRun, run_dir, kResumableRunFiles);
   const pid_t holder = ::fork();
   ASSERT_GE(holder, 0);
   if (holder == 0) {
@@ -828,7 +850,7 @@ TEST(E2E, SecondTrainingRunIsLockedOutEvalIsNot) {
   EXPECT_EQ(eval.status, 0) << eval.output;
   EXPECT_TRUE(fs::exists(run_dir / "eval.json"));
   EXPECT_NO_THROW(RunFolderLock taken(run_dir / "train.lock"));
-  fs::remove_all(out);
+  remove_if_passed({out});
 }
 
 std::vector<json> metrics_lines(const fs::path& file) {
@@ -881,6 +903,7 @@ TEST(E2E, DistributedTwoWorkersAndResume) {
   EXPECT_EQ(records[1]["epoch"], 2);
   EXPECT_EQ(records[1]["world_size"], 2);
   EXPECT_EQ(read_checkpoint_meta(run_dir / "last.pt").epoch, 2);
+  remove_if_passed({out});
 }
 
 // A worker killed mid-training: the survivor stops with the one-line distributed error
@@ -939,6 +962,7 @@ TEST(E2E, DistributedKilledWorkerStopsTheOther) {
   EXPECT_LT(seconds, 30.0) << log;
   EXPECT_NE(error_line({0, log}).find("greedyhash_train: error: distributed "), std::string::npos)
       << log;
+  remove_if_passed({out});
 }
 
 }  // namespace
