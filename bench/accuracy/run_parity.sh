@@ -6,12 +6,18 @@
 #
 #   bench/accuracy/run_parity.sh [--seeds "1 2 3"] [--epochs 30] [--lr 0.01] [--bit 48]
 #                                [--input-size 64] [--threads 2] [--data DIR] [--out DIR]
+#                                [--records DIR]
 #
 # --data: a CIFAR-10 JPEG folder (train/, test/); default: the unpacked
 # ../shared/data/cifar10-jpg.tar.gz under /tmp/greedyhash-data-cache (as
 # bench/run_benchmark.sh unpacks it). Writes OUT/ours-s<seed>/bit_<bit>/metrics.jsonl and
-# OUT/reference-s<seed>.jsonl; bench/accuracy/report.py turns them into a table and a plot.
-# A seed whose two files are complete is skipped, so an interrupted sweep resumes.
+# OUT/reference-s<seed>.jsonl, and OUT/machine-s<seed>.txt: the CPU and versions the seed ran
+# on (float rounding, so the curves, differ with the CPU's vector kernels: a seed repeats bit
+# for bit only on the same kind of CPU). bench/accuracy/report.py turns them into a table and
+# a plot. A seed whose two files are complete is skipped, so an interrupted sweep resumes.
+# --records DIR: also copies each finished seed's three records (not its checkpoints) to DIR,
+# in the layout report.py reads, and skips the seeds DIR holds complete: a sweep longer than
+# one sitting accumulates there seed by seed (docs/accuracy_parity/epochs30/ is one).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -23,6 +29,7 @@ size=64
 threads=2
 data="/tmp/greedyhash-data-cache/cifar10-jpg"
 out="$repo/output/parity"
+records=""
 python="${PYTHON:-/usr/bin/python3}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -34,6 +41,7 @@ while [[ $# -gt 0 ]]; do
     --threads) threads="$2"; shift 2 ;;
     --data) data="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --records) records="$2"; shift 2 ;;
     *) echo "run_parity.sh: unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -42,16 +50,27 @@ train="$repo/build/apps/greedyhash_train"
 [[ -x "$train" ]] || { echo "run_parity.sh: build first (scripts/build.sh --apps)" >&2; exit 1; }
 
 lines() { [[ -f "$1" ]] && wc -l < "$1" || echo 0; }
-mkdir -p "$out"
-for seed in $seeds; do
-  run="$out/ours-s$seed"
-  reference="$out/reference-s$seed.jsonl"
-  if [[ $(lines "$run/bit_$bit/metrics.jsonl") -ge $epochs && $(lines "$reference") -ge $epochs ]]; then
-    echo "seed $seed: done before, skipped"
-    continue
-  fi
+# True if folder $1 holds both records of seed $2, complete.
+complete() {
+  [[ $(lines "$1/ours-s$2/bit_$bit/metrics.jsonl") -ge $epochs &&
+     $(lines "$1/reference-s$2.jsonl") -ge $epochs ]]
+}
+machine() {
+  echo "date: $(date -u +%F)"
+  echo "greedyhash: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) cores"
+  local avx512
+  avx512="$(grep -o 'avx512[a-z_0-9]*' /proc/cpuinfo | sort -u | xargs || true)"
+  echo "avx512: ${avx512:-none}"
+  echo "python torch, torchvision: $("$python" -c 'import torch, torchvision; print(torch.__version__, torchvision.__version__)')"
+  echo "threads: $threads"
+}
+# Trains greedyhash, then the reference on that run's split, for seed $1.
+run_seed() {
+  local seed="$1" run="$out/ours-s$1" reference="$out/reference-s$1.jsonl"
   echo "seed $seed: greedyhash" >&2
   rm -rf "$run"
+  machine > "$out/machine-s$seed.txt"
   "$train" --bit "$bit" --data-dir "$data" --output-dir "$run" --pretrained "" \
     --input-size "$size" --lr "$lr" --epochs "$epochs" --seed "$seed" --threads "$threads" \
     --eval-every 1 --val-database-size 5000 > "$out/ours-s$seed.log" 2>&1
@@ -60,5 +79,23 @@ for seed in $seeds; do
     --split "$run/bit_$bit/split.json" --input-size "$size" --lr "$lr" --epochs "$epochs" \
     --seed "$seed" --threads "$threads" --eval-every 1 --val-database-size 5000 \
     --metrics-out "$reference" > "$out/reference-s$seed.json" 2> "$out/reference-s$seed.log"
+}
+
+mkdir -p "$out"
+for seed in $seeds; do
+  if [[ -n "$records" ]] && complete "$records" "$seed"; then
+    echo "seed $seed: in $records, skipped" >&2
+    continue
+  fi
+  if complete "$out" "$seed"; then
+    echo "seed $seed: in $out, not run again" >&2
+  else
+    run_seed "$seed"
+  fi
+  if [[ -n "$records" ]]; then
+    mkdir -p "$records/ours-s$seed/bit_$bit"
+    cp "$out/ours-s$seed/bit_$bit/metrics.jsonl" "$records/ours-s$seed/bit_$bit/"
+    cp "$out/reference-s$seed.jsonl" "$out/machine-s$seed.txt" "$records/"
+  fi
 done
-echo "run_parity.sh: done; bench/accuracy/report.py $out makes the table and plot" >&2
+echo "run_parity.sh: done; bench/accuracy/report.py ${records:-$out} makes the table and plot" >&2
