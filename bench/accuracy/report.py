@@ -138,11 +138,13 @@ def plot(runs, epochs_of, png):
 
     fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 3.4))
     colours = {"greedyhash": "tab:blue", "reference": "tab:orange"}
+    # Every epoch each program recorded, also past the other's last (a sweep cut short).
     for ax, (key, label) in zip(axes, METRICS):
         for who in runs:
-            for i, (s, n) in enumerate(epochs_of.items()):
-                ax.plot(range(1, n + 1), [r[key] for r in runs[who][s][:n]], color=colours[who],
-                        alpha=0.8, linewidth=1.2, label=who if i == 0 else None)
+            for i, s in enumerate(epochs_of):
+                records = runs[who][s]
+                ax.plot(range(1, len(records) + 1), [r[key] for r in records],
+                        color=colours[who], alpha=0.8, linewidth=1.2, label=who if i == 0 else None)
         ax.set_title(label)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
