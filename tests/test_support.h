@@ -44,7 +44,7 @@ class ScopedEnv {
 
 // The scratch folders a test process made, removed when it exits if every test passed
 // (kept for inspection if not): their names hold the process id, so nothing else would
-// ever remove them, and a few checkpoints of AlexNet left by each run fill a CI disk.
+// ever remove them and they piled up in /tmp, run after run.
 class ScratchFolders {
  public:
   static void add(const std::filesystem::path& folder) {
