@@ -14,7 +14,8 @@
 # OUT/reference-s<seed>.jsonl, and OUT/machine-s<seed>.txt: the CPU and versions the seed ran
 # on (float rounding, so the curves, differ with the CPU's vector kernels: a seed repeats bit
 # for bit only on the same kind of CPU). bench/accuracy/report.py turns them into a table and
-# a plot. A seed whose two files are complete is skipped, so an interrupted sweep resumes.
+# a plot. A seed whose two files are complete is skipped; an interrupted one continues from
+# its last finished epoch (both trainers resume bit for bit), on the same kind of CPU only.
 # --records DIR: also copies each finished seed's three records (not its checkpoints) to DIR,
 # in the layout report.py reads, and skips the seeds DIR holds complete: a sweep longer than
 # one sitting accumulates there seed by seed (docs/accuracy_parity/epochs30/ is one).
@@ -65,20 +66,41 @@ machine() {
   echo "python torch, torchvision: $("$python" -c 'import torch, torchvision; print(torch.__version__, torchvision.__version__)')"
   echo "threads: $threads"
 }
-# Trains greedyhash, then the reference on that run's split, for seed $1.
+# A seed continued on another kind of CPU would mix two roundings in one curve.
+same_machine() {
+  local file="$out/machine-s$1.txt"
+  if ! diff -q <(grep -E '^(cpu|avx512|threads):' "$file") \
+               <(machine | grep -E '^(cpu|avx512|threads):') > /dev/null; then
+    echo "run_parity.sh: seed $1 started on another machine ($file); delete $out/ours-s$1" \
+         "and $out/reference-s$1.* to run it again here" >&2
+    exit 1
+  fi
+}
+# Trains greedyhash, then the reference on that run's split, for seed $1. Both save their
+# state after every epoch, so an interrupted seed continues where it stopped.
 run_seed() {
-  local seed="$1" run="$out/ours-s$1" reference="$out/reference-s$1.jsonl"
-  echo "seed $seed: greedyhash" >&2
-  rm -rf "$run"
-  machine > "$out/machine-s$seed.txt"
-  "$train" --bit "$bit" --data-dir "$data" --output-dir "$run" --pretrained "" \
-    --input-size "$size" --lr "$lr" --epochs "$epochs" --seed "$seed" --threads "$threads" \
-    --eval-every 1 --val-database-size 5000 > "$out/ours-s$seed.log" 2>&1
+  local seed="$1" run="$out/ours-s$1" reference="$out/reference-s$1"
+  local resume=()
+  if [[ -f "$run/bit_$bit/last.pt" ]]; then
+    same_machine "$seed"
+    resume=(--resume)
+  else
+    rm -rf "$run" "$reference.pt" "$out/ours-s$seed.log" "$reference.log"
+    machine > "$out/machine-s$seed.txt"
+  fi
+  if [[ $(lines "$run/bit_$bit/metrics.jsonl") -lt $epochs ]]; then
+    echo "seed $seed: greedyhash ${resume[*]}" >&2
+    "$train" --bit "$bit" --data-dir "$data" --output-dir "$run" --pretrained "" \
+      --input-size "$size" --lr "$lr" --epochs "$epochs" --seed "$seed" --threads "$threads" \
+      --eval-every 1 --val-database-size 5000 "${resume[@]}" >> "$out/ours-s$seed.log" 2>&1
+  fi
   echo "seed $seed: reference" >&2
   "$python" "$repo/bench/reference/greedyhash_reference.py" --data-dir "$data" --bit "$bit" \
     --split "$run/bit_$bit/split.json" --input-size "$size" --lr "$lr" --epochs "$epochs" \
     --seed "$seed" --threads "$threads" --eval-every 1 --val-database-size 5000 \
-    --metrics-out "$reference" > "$out/reference-s$seed.json" 2> "$out/reference-s$seed.log"
+    --metrics-out "$reference.jsonl" --checkpoint "$reference.pt" --resume \
+    > "$reference.json" 2>> "$reference.log"
+  rm -f "$reference.pt"
 }
 
 mkdir -p "$out"

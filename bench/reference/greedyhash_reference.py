@@ -213,6 +213,64 @@ def peak_rss_mb():
     return own, children
 
 
+# Flags that change what an epoch computes; a checkpoint resumes only under the same ones.
+RUN_DEFINING_FLAGS = ("data_dir", "bit", "threads", "batch_size", "lr", "lr_step", "input_size",
+                      "split", "eval_every", "val_database_size", "train_images", "pretrained",
+                      "device", "seed")
+
+
+def save_checkpoint(path, args, epochs_done, model, optimizer, scheduler, train_generator):
+    """Everything the next epoch reads, so a resumed run repeats an unbroken one exactly.
+
+    Both RNG streams matter: the train loader's generator draws the shuffle order and the
+    workers' seeds, the global one draws dropout masks and the eval loaders' worker seeds.
+    """
+    state = {
+        "epochs_done": epochs_done,
+        "flags": {name: getattr(args, name) for name in RUN_DEFINING_FLAGS},
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "train_loader_rng": train_generator.get_state(),
+    }
+    temporary = path + ".tmp"
+    torch.save(state, temporary)
+    os.replace(temporary, path)
+
+
+def load_checkpoint(path, args, model, optimizer, scheduler, train_generator):
+    """Restores save_checkpoint's state; returns the number of epochs it had done."""
+    state = torch.load(path, map_location="cpu")
+    flags = {name: getattr(args, name) for name in RUN_DEFINING_FLAGS}
+    changed = [f"--{k.replace('_', '-')} {state['flags'][k]} -> {v}"
+               for k, v in flags.items() if state["flags"].get(k) != v]
+    if changed:
+        sys.exit(f"{path}: saved by a run with other flags ({', '.join(changed)}); "
+                 "rerun with its flags, or delete it to start afresh")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    train_generator.set_state(state["train_loader_rng"])
+    return state["epochs_done"]
+
+
+def open_metrics(path, keep_epochs):
+    """The per-epoch record, cut to its first keep_epochs lines (a resumed run's epochs)."""
+    lines = []
+    if keep_epochs > 0:
+        with open(path) as existing:
+            lines = existing.readlines()[:keep_epochs]
+        if len(lines) < keep_epochs:
+            sys.exit(f"{path}: holds {len(lines)} epochs but the checkpoint {keep_epochs}; "
+                     "delete both to start afresh")
+    metrics = open(path, "w")
+    metrics.writelines(lines)
+    metrics.flush()
+    return metrics
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--data-dir", required=True, help="image-folder root with train/ and test/")
@@ -248,7 +306,15 @@ def parse_args():
     p.add_argument("--pretrained", default=None, help="torchvision alexnet state_dict (.pth)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=2000)
+    p.add_argument("--checkpoint", default=None,
+                   help="after each epoch, save the training state here (model, momentum, LR "
+                        "schedule, RNG streams), by a temporary file and a rename")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --checkpoint when it exists (the same flags; "
+                        "--metrics-out keeps its first epochs); start afresh when it does not")
     args = p.parse_args()
+    if args.resume and not args.checkpoint:
+        p.error("--resume needs --checkpoint")
     if args.quick:
         args.train_images = args.train_images or 320
         args.database_size = args.database_size or 5000
@@ -294,9 +360,9 @@ def main():
     log(f"pool {len(pool)} images, {num_classes} classes; train {len(train_idx)}, "
         f"query {len(query_idx)}, database {len(db_idx)}; {data_load_seconds:.2f} s")
 
+    train_generator = torch.Generator().manual_seed(args.seed)
     train_loader = DataLoader(Subset(pool, train_idx), batch_size=args.batch_size, shuffle=True,
-                              num_workers=args.workers, pin_memory=pin,
-                              generator=torch.Generator().manual_seed(args.seed))
+                              num_workers=args.workers, pin_memory=pin, generator=train_generator)
 
     def eval_loader(indices):
         return DataLoader(Subset(pool, indices), batch_size=args.eval_batch_size,
@@ -306,12 +372,17 @@ def main():
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9,
                                 weight_decay=5e-4)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.lr_step, gamma=0.1)
-    metrics_out = open(args.metrics_out, "w") if args.metrics_out else None
+    first_epoch = 0
+    if args.resume and os.path.exists(args.checkpoint):
+        first_epoch = load_checkpoint(args.checkpoint, args, model, optimizer, scheduler,
+                                      train_generator)
+        log(f"resumed from {args.checkpoint} after epoch {first_epoch}")
+    metrics_out = open_metrics(args.metrics_out, first_epoch) if args.metrics_out else None
 
     # Timing starts after the first few batches (worker start-up, allocator warm-up) and
     # covers the whole pipeline: loading, forward, loss, backward, SGD step.
     global_step, timed_images, t_train = 0, 0, None
-    for epoch in range(args.epochs):
+    for epoch in range(first_epoch, args.epochs):
         model.train()
         running_loss, seen = 0.0, 0
         for step, (images, targets) in enumerate(train_loader):
@@ -346,6 +417,9 @@ def main():
         if metrics_out:
             metrics_out.write(json.dumps(record) + "\n")
             metrics_out.flush()
+        if args.checkpoint:
+            save_checkpoint(args.checkpoint, args, done, model, optimizer, scheduler,
+                            train_generator)
     if device.type == "cuda":
         torch.cuda.synchronize()
     train_img_per_s = timed_images / (time.perf_counter() - t_train) if t_train else None
