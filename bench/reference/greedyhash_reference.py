@@ -257,18 +257,22 @@ def load_checkpoint(path, args, model, optimizer, scheduler, train_generator):
 
 
 def open_metrics(path, keep_epochs):
-    """The per-epoch record, cut to its first keep_epochs lines (a resumed run's epochs)."""
+    """The per-epoch record, cut to its first keep_epochs lines (a resumed run's epochs),
+    open for appending. The cut goes through a temporary file and a rename, so a kill
+    during it loses no line."""
     lines = []
     if keep_epochs > 0:
-        with open(path) as existing:
-            lines = existing.readlines()[:keep_epochs]
+        if os.path.exists(path):
+            with open(path) as existing:
+                lines = existing.readlines()[:keep_epochs]
         if len(lines) < keep_epochs:
             sys.exit(f"{path}: holds {len(lines)} epochs but the checkpoint {keep_epochs}; "
                      "delete both to start afresh")
-    metrics = open(path, "w")
-    metrics.writelines(lines)
-    metrics.flush()
-    return metrics
+    temporary = path + ".tmp"
+    with open(temporary, "w") as cut:
+        cut.writelines(lines)
+    os.replace(temporary, path)
+    return open(path, "a")
 
 
 def parse_args():
