@@ -219,6 +219,10 @@ RUN_DEFINING_FLAGS = ("data_dir", "bit", "threads", "batch_size", "lr", "lr_step
                       "device", "seed")
 
 
+def run_defining_flags(args):
+    return {name: getattr(args, name) for name in RUN_DEFINING_FLAGS}
+
+
 def save_checkpoint(path, args, epochs_done, model, optimizer, scheduler, train_generator):
     """Everything the next epoch reads, so a resumed run repeats an unbroken one exactly.
 
@@ -227,7 +231,7 @@ def save_checkpoint(path, args, epochs_done, model, optimizer, scheduler, train_
     """
     state = {
         "epochs_done": epochs_done,
-        "flags": {name: getattr(args, name) for name in RUN_DEFINING_FLAGS},
+        "flags": run_defining_flags(args),
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
@@ -242,9 +246,8 @@ def save_checkpoint(path, args, epochs_done, model, optimizer, scheduler, train_
 def load_checkpoint(path, args, model, optimizer, scheduler, train_generator):
     """Restores save_checkpoint's state; returns the number of epochs it had done."""
     state = torch.load(path, map_location="cpu")
-    flags = {name: getattr(args, name) for name in RUN_DEFINING_FLAGS}
-    changed = [f"--{k.replace('_', '-')} {state['flags'][k]} -> {v}"
-               for k, v in flags.items() if state["flags"].get(k) != v]
+    changed = [f"--{k.replace('_', '-')} {state['flags'].get(k)} -> {v}"
+               for k, v in run_defining_flags(args).items() if state["flags"].get(k) != v]
     if changed:
         sys.exit(f"{path}: saved by a run with other flags ({', '.join(changed)}); "
                  "rerun with its flags, or delete it to start afresh")
