@@ -16,6 +16,9 @@ packages=(
   # numpy reads our .npy files in the tests; python3-torch reads checkpoints and runs the
   # Python reference benchmark.
   python3-numpy python3-torch python3-torchvision
+  # bench/accuracy/run_parity.sh runs the Python reference under jemalloc: glibc's malloc
+  # page-faults its 151 MB fc6 gradient in again at every step (about 2x slower epochs).
+  libjemalloc2
   # scripts/fuzz.sh: clang with libFuzzer and the sanitizer runtimes (the test suite runs
   # each fuzz target on its seeds and a few thousand inputs).
   clang-14 libclang-rt-14-dev

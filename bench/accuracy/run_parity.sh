@@ -16,6 +16,9 @@
 # for bit only on the same kind of CPU). bench/accuracy/report.py turns them into a table and
 # a plot. A seed whose two files are complete is skipped; an interrupted one continues from
 # its last finished epoch (both trainers resume bit for bit), on the same kind of CPU only.
+# The reference runs under jemalloc where Debian's libjemalloc2 is installed: glibc's malloc
+# gives its 151 MB fc6 gradient back to the system after every step and page-faults it in
+# again, which doubled its epoch time here; the metrics are the same with either allocator.
 # --records DIR: also copies each finished seed's three records (not its checkpoints) to DIR,
 # in the layout report.py reads, and skips the seeds DIR holds complete: a sweep longer than
 # one sitting accumulates there seed by seed (docs/accuracy_parity/epochs30/ is one).
@@ -56,6 +59,13 @@ complete() {
   [[ $(lines "$1/ours-s$2/bit_$bit/metrics.jsonl") -ge $epochs &&
      $(lines "$1/reference-s$2.jsonl") -ge $epochs ]]
 }
+jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+reference_env=()
+if [[ -f "$jemalloc" ]]; then
+  # Keep freed memory for reuse, also blocks of the size the huge-allocation arena would purge.
+  reference_env=(LD_PRELOAD="$jemalloc"
+                 MALLOC_CONF=oversize_threshold:0,dirty_decay_ms:-1,muzzy_decay_ms:-1)
+fi
 machine() {
   echo "date: $(date -u +%F)"
   echo "greedyhash: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -65,6 +75,11 @@ machine() {
   echo "avx512: ${avx512:-none}"
   echo "python torch, torchvision: $("$python" -c 'import torch, torchvision; print(torch.__version__, torchvision.__version__)')"
   echo "threads: $threads"
+  if [[ ${#reference_env[@]} -gt 0 ]]; then
+    echo "reference allocator: jemalloc, ${reference_env[1]}"
+  else
+    echo "reference allocator: glibc malloc"
+  fi
 }
 # A seed continued on another kind of CPU would mix two roundings in one curve.
 same_machine() {
@@ -95,9 +110,10 @@ run_seed() {
       --eval-every 1 --val-database-size 5000 "${resume[@]}" >> "$out/ours-s$seed.log" 2>&1
   fi
   echo "seed $seed: reference" >&2
-  "$python" "$repo/bench/reference/greedyhash_reference.py" --data-dir "$data" --bit "$bit" \
-    --split "$run/bit_$bit/split.json" --input-size "$size" --lr "$lr" --epochs "$epochs" \
-    --seed "$seed" --threads "$threads" --eval-every 1 --val-database-size 5000 \
+  env "${reference_env[@]}" "$python" "$repo/bench/reference/greedyhash_reference.py" \
+    --data-dir "$data" --bit "$bit" --split "$run/bit_$bit/split.json" --input-size "$size" \
+    --lr "$lr" --epochs "$epochs" --seed "$seed" --threads "$threads" --eval-every 1 \
+    --val-database-size 5000 \
     --metrics-out "$reference.jsonl" --checkpoint "$reference.pt" --resume \
     > "$reference.json" 2>> "$reference.log"
   rm -f "$reference.pt"
