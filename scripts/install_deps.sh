@@ -17,7 +17,7 @@ packages=(
   # Python reference benchmark.
   python3-numpy python3-torch python3-torchvision
   # bench/accuracy/run_parity.sh runs the Python reference under jemalloc: glibc's malloc
-  # page-faults its 151 MB fc6 gradient in again at every step (about 2x slower epochs).
+  # page-faults its 151 MB fc6 gradient in again at every step (epochs over twice as long).
   libjemalloc2
   # scripts/fuzz.sh: clang with libFuzzer and the sanitizer runtimes (the test suite runs
   # each fuzz target on its seeds and a few thousand inputs).

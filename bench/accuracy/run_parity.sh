@@ -18,7 +18,8 @@
 # its last finished epoch (both trainers resume bit for bit), on the same kind of CPU only.
 # The reference runs under jemalloc where Debian's libjemalloc2 is installed: glibc's malloc
 # gives its 151 MB fc6 gradient back to the system after every step and page-faults it in
-# again, which doubled its epoch time here; the metrics are the same with either allocator.
+# again, which more than doubled its epoch time here; the metrics are the same with either
+# allocator.
 # --records DIR: also copies each finished seed's three records (not its checkpoints) to DIR,
 # in the layout report.py reads, and skips the seeds DIR holds complete: a sweep longer than
 # one sitting accumulates there seed by seed (docs/accuracy_parity/epochs30/ is one).
@@ -60,11 +61,13 @@ complete() {
      $(lines "$1/reference-s$2.jsonl") -ge $epochs ]]
 }
 jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+# Keep freed memory for reuse, also blocks of the size the huge-allocation arena would purge.
+jemalloc_conf=oversize_threshold:0,dirty_decay_ms:-1,muzzy_decay_ms:-1
 reference_env=()
+reference_allocator="glibc malloc"
 if [[ -f "$jemalloc" ]]; then
-  # Keep freed memory for reuse, also blocks of the size the huge-allocation arena would purge.
-  reference_env=(LD_PRELOAD="$jemalloc"
-                 MALLOC_CONF=oversize_threshold:0,dirty_decay_ms:-1,muzzy_decay_ms:-1)
+  reference_env=(LD_PRELOAD="$jemalloc" MALLOC_CONF="$jemalloc_conf")
+  reference_allocator="jemalloc, MALLOC_CONF=$jemalloc_conf"
 fi
 machine() {
   echo "date: $(date -u +%F)"
@@ -75,11 +78,7 @@ machine() {
   echo "avx512: ${avx512:-none}"
   echo "python torch, torchvision: $("$python" -c 'import torch, torchvision; print(torch.__version__, torchvision.__version__)')"
   echo "threads: $threads"
-  if [[ ${#reference_env[@]} -gt 0 ]]; then
-    echo "reference allocator: jemalloc, ${reference_env[1]}"
-  else
-    echo "reference allocator: glibc malloc"
-  fi
+  echo "reference allocator: $reference_allocator"
 }
 # A seed continued on another kind of CPU would mix two roundings in one curve.
 same_machine() {
