@@ -14,9 +14,11 @@
 #include "greedyhash/data/cifar10.h"
 #include "greedyhash/data/data_dir.h"
 #include "greedyhash/data/dataset_fingerprint.h"
+#include "greedyhash/runtime/stopwatch.h"
 #include "greedyhash/runtime/threads.h"
 
 namespace {
+using greedyhash::seconds_since;
 
 double cpu_seconds() {
   rusage usage{};
@@ -31,7 +33,7 @@ std::pair<double, double> timed(Work&& work) {
   const double cpu0 = cpu_seconds();
   const auto t0 = std::chrono::steady_clock::now();
   work();
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double wall = seconds_since(t0);
   return {wall, cpu_seconds() - cpu0};
 }
 
@@ -62,7 +64,7 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) {
     const auto folder = greedyhash::resolve_data_dir(data_dir, cache_dir);
     const auto [wall, cpu] = timed([&] { dataset = greedyhash::load_cifar10(folder); });
-    // Sanity check against shared/data/README.md: test image 1949 is
+    // Sanity check: the image-folder order is (class, file name), so test image 1949 is
     // test/automobile/0949.jpg.
     const int64_t probe = dataset.test_offset + 1949;
     out["load"] = {{"folder", folder.string()},
