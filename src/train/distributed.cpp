@@ -1,4 +1,5 @@
 #include "greedyhash/train/distributed.h"
+#include "greedyhash/runtime/stopwatch.h"
 
 #include <algorithm>
 #include <atomic>
@@ -11,18 +12,25 @@
 
 #include <torch/torch.h>
 #include <torch/version.h>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#endif
 
-#ifdef USE_C10D_NCCL
+// USE_C10D_GLOO and USE_C10D_NCCL come from LibTorch's CMake targets. A PyTorch wheel
+// defines both but ships neither Gloo's headers nor nccl.h (that one comes with the
+// nvidia-nccl wheel), so a backend is compiled in only where its headers are found.
+// Debian's LibTorch has Gloo (libgloo-dev) and no NCCL.
+#if defined(USE_C10D_GLOO) && __has_include(<gloo/algorithm.h>)
+#define GREEDYHASH_GLOO 1
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#if defined(USE_C10D_NCCL) && __has_include(<nccl.h>)
+#define GREEDYHASH_NCCL 1
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 #include "greedyhash/error.h"
-
-#ifndef USE_C10D_GLOO
-#error "greedyhash needs LibTorch's Gloo backend (USE_C10D_GLOO; Debian: libgloo-dev)"
-#endif
 
 namespace greedyhash {
 
@@ -58,7 +66,7 @@ int64_t env_int(const char* name, int64_t fallback, int64_t minimum) {
   return value;
 }
 
-bool is_loopback(const std::string& address) {
+[[maybe_unused]] bool is_loopback(const std::string& address) {
   return address == "localhost" || address.rfind("127.", 0) == 0 || address == "::1";
 }
 
@@ -220,6 +228,18 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
     : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
   if (options.world_size <= 1) return;
+#ifndef GREEDYHASH_GLOO
+  bool has_backend = false;
+#ifdef GREEDYHASH_NCCL
+  has_backend = device.is_cuda();
+#endif
+  if (!has_backend) {
+    throw Error("data-parallel training on " + device.str() +
+                " needs LibTorch's Gloo backend (or NCCL on CUDA), which this build lacks: "
+                "their headers were not found when greedyhash was built (a PyTorch wheel ships "
+                "neither gloo/ nor nccl.h); build against Debian's LibTorch (libgloo-dev)");
+  }
+#endif
   const std::string where = options.master_addr + ":" + std::to_string(options.master_port);
   try {
     impl_->store = connect_store(options, StoreRole::kRendezvous, options.timeout);
@@ -227,7 +247,7 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
     throw Error(impl_->failure("rendezvous at " + where, e));
   }
   try {
-#ifdef USE_C10D_NCCL
+#ifdef GREEDYHASH_NCCL
     if (device.is_cuda()) {
       auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
       nccl_options->timeout = options.timeout;
@@ -238,6 +258,7 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
       impl_->collective_device = device;
     }
 #endif
+#ifdef GREEDYHASH_GLOO
     if (!impl_->group) {
       auto gloo_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
       // Loopback jobs stay on 127.0.0.1; otherwise GLOO_SOCKET_IFNAME, as in PyTorch, or
@@ -258,6 +279,7 @@ DistributedContext::DistributedContext(const DistributedOptions& options, c10::D
           gloo_options);
       impl_->backend_name = "gloo";
     }
+#endif
     impl_->watchdog = std::make_unique<FailureWatchdog>(options, &impl_->reported_failure);
   } catch (const std::exception& e) {
     throw Error(impl_->failure("process group setup via " + where, e));
@@ -336,8 +358,7 @@ void DistributedContext::average_gradients(const std::vector<at::Tensor>& parame
       offset += grad.numel();
     }
   }
-  impl_->reduce_seconds +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  impl_->reduce_seconds += seconds_since(start);
 }
 
 at::Tensor DistributedContext::all_gather_rows(const at::Tensor& rows) {
