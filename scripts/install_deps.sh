@@ -5,6 +5,9 @@ set -euo pipefail
 
 packages=(
   cmake g++ make
+  # Compiles through it when present (cmake/GreedyhashCcache.cmake): a rebuild or a fresh
+  # clone on the same machine reuses the objects of earlier builds.
+  ccache
   libtorch-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev
   libgloo-dev
   # Optional: the FAISS binary index (greedyhash_index, greedyhash_search; the build
