@@ -6,16 +6,16 @@
 #include "greedyhash/cli/app_main.h"
 #include "greedyhash/cli/config_flags.h"
 #include "greedyhash/cli/trained_run.h"
+#include "greedyhash/data/run_data.h"
 #include "greedyhash/error.h"
-#include "greedyhash/model/memory_format.h"
+#include "greedyhash/inference/evaluation.h"
+#include "greedyhash/inference/saved_codes.h"
+#include "greedyhash/inference/trained_model.h"
 #include "greedyhash/report/line_plot.h"
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/runtime/threads.h"
 #include "greedyhash/serialize/atomic_file.h"
 #include "greedyhash/serialize/sha256.h"
-#include "greedyhash/train/evaluation.h"
-#include "greedyhash/train/saved_codes.h"
-#include "greedyhash/train/trained_model.h"
 
 namespace {
 
@@ -94,17 +94,16 @@ int main(int argc, char** argv) {
       "run folder.",
       "greedyhash_eval");
   ConfigFlags flags;
-  add_config_flags(app, flags);
+  add_config_flags(app, flags, kEvalApp);
   std::string checkpoint;
   bool codes = false;
-  app.add_option("--checkpoint", checkpoint,
-                 "checkpoint to evaluate (default: the run's best.pt, else last.pt)");
+  add_checkpoint_flag(app, checkpoint, "to evaluate");
   app.add_flag("--save-codes", codes,
                "also write query/database codes (int8 +-1 rows) and labels (uint8 multi-hot) "
                "as .npy files, and codes.json naming the checkpoint (by SHA-256) they came from");
 
   return run_app("greedyhash_eval", app, argc, argv, [&] {
-    const auto [config, device, files, trained] = open_trained_run(flags, checkpoint);
+    const auto [config, device, files, trained, encode] = open_trained_run(flags, checkpoint);
     const RunData data = load_run_data(config, files.dir, SplitMode::Load);
     if (trained.meta.num_classes != data.dataset.num_classes()) {
       throw Error("checkpoint " + trained.checkpoint.string() + " has " +
@@ -113,12 +112,10 @@ int main(int argc, char** argv) {
     }
 
     EvaluationOptions options;
-    options.encode.device = device;
+    options.encode = encode;
     options.encode.transform = data.eval_transform;
-    options.encode.precision = config.precision;
     options.top_k = config.map_topk;
     GreedyHash model = trained.model;
-    use_channels_last(*model);
     const Evaluation evaluation =
         evaluate_model(model, data.dataset, test_retrieval(data.split), options);
 

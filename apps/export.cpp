@@ -3,8 +3,8 @@
 
 #include "greedyhash/cli/app_main.h"
 #include "greedyhash/cli/config_flags.h"
+#include "greedyhash/cli/trained_run.h"
 #include "greedyhash/model/torchscript_export.h"
-#include "greedyhash/train/trained_model.h"
 
 int main(int argc, char** argv) {
   using namespace greedyhash;
@@ -14,18 +14,14 @@ int main(int argc, char** argv) {
       "logits); it loads with torch::jit::load in C++ and torch.jit.load in Python.",
       "greedyhash_export");
   ConfigFlags flags;
-  add_config_flags(app, flags);
+  add_config_flags(app, flags, kExportApp);
   std::string checkpoint;
   std::string output;
-  app.add_option("--checkpoint", checkpoint, "checkpoint to export (default: the run's best.pt)");
+  add_checkpoint_flag(app, checkpoint, "to export");
   app.add_option("--output,-o", output, "TorchScript file to write")->required();
 
   return run_app("greedyhash_export", app, argc, argv, [&] {
-    const Config config = resolve_config(flags, ConfigBase::RunFolder);
-    const RunFiles files(run_folder(config));
-    const auto trained = load_trained_model(
-        checkpoint.empty() ? default_checkpoint(files) : std::filesystem::path(checkpoint),
-        config.bit, c10::Device(c10::kCPU));
+    const TrainedModel trained = open_trained_model_on_cpu(flags, checkpoint);
     save_torchscript(trained.model, output);
     std::printf("wrote %s: %lld-bit codes, %lld classes, from %s (epoch %lld), input %lld px\n",
                 output.c_str(), static_cast<long long>(trained.meta.bits),

@@ -9,8 +9,9 @@
 #include "greedyhash/error.h"
 #include "greedyhash/index/binary_index.h"
 #include "greedyhash/index/index_files.h"
+#include "greedyhash/inference/collection_index.h"
+#include "greedyhash/runtime/stopwatch.h"
 #include "greedyhash/serialize/sha256.h"
-#include "greedyhash/train/collection_index.h"
 
 namespace {
 
@@ -41,15 +42,14 @@ int main(int argc, char** argv) {
       "greedyhash_search --nprobe overrides nprobe per search.",
       "greedyhash_index");
   ConfigFlags flags;
-  add_config_flags(app, flags);
+  add_config_flags(app, flags, kIndexApp);
   std::string checkpoint;
   std::string images;
   std::string list;
   std::string output;
   std::string index_type = "flat";
   IndexParams params;
-  app.add_option("--checkpoint", checkpoint,
-                 "checkpoint to encode with (default: the run's best.pt)");
+  add_checkpoint_flag(app, checkpoint, "to encode with");
   auto* images_flag = app.add_option("--images", images, "index this image folder instead");
   auto* list_flag = app.add_option("--list", list, "index the images of this list file instead");
   images_flag->excludes(list_flag);
@@ -69,12 +69,10 @@ int main(int argc, char** argv) {
     if (params.type == IndexType::Flat && (nlist_flag->count() > 0 || nprobe_flag->count() > 0)) {
       throw Error("--nlist and --nprobe apply to --index-type ivf only");
     }
-    const auto [config, device, files, trained] = open_trained_run(flags, checkpoint);
+    const auto [config, device, files, trained, encode] = open_trained_run(flags, checkpoint);
     const std::string fingerprint = file_sha256_hex(trained.checkpoint);
 
-    EncodeOptions options;
-    options.device = device;
-    options.precision = config.precision;
+    EncodeOptions options = encode;
     GreedyHash model = trained.model;
     EncodedCollection collection;
     if (!images.empty()) {
@@ -95,8 +93,7 @@ int main(int argc, char** argv) {
     }
     const auto start = std::chrono::steady_clock::now();
     const BinaryIndex index = BinaryIndex::build(collection.codes, params);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = seconds_since(start);
     const fs::path file =
         output.empty() ? default_index_file(files.dir, collection.manifest) : fs::path(output);
     write_index_files(file, index, collection.manifest);

@@ -7,25 +7,20 @@
 #include "greedyhash/cli/config_flags.h"
 #include "greedyhash/cli/query_flags.h"
 #include "greedyhash/cli/trained_run.h"
+#include "greedyhash/data/run_data.h"
+#include "greedyhash/inference/collection_index.h"
+#include "greedyhash/inference/query_image.h"
+#include "greedyhash/inference/saved_codes.h"
+#include "greedyhash/inference/trained_model.h"
 #include "greedyhash/report/retrieval_results.h"
 #include "greedyhash/retrieval/binary_codes.h"
 #include "greedyhash/retrieval/hamming.h"
 #include "greedyhash/serialize/sha256.h"
-#include "greedyhash/train/collection_index.h"
-#include "greedyhash/train/query_image.h"
-#include "greedyhash/train/saved_codes.h"
-#include "greedyhash/train/trained_model.h"
 
 namespace {
 
 using namespace greedyhash;
 namespace fs = std::filesystem;
-
-std::string class_name(const ImageDataset& dataset, int64_t id) {
-  return id >= 0 && id < static_cast<int64_t>(dataset.class_names.size())
-             ? dataset.class_names[static_cast<size_t>(id)]
-             : std::to_string(id);
-}
 
 // A retrieved database image: its row in split.database and its distance.
 struct DatabaseHit {
@@ -87,12 +82,12 @@ int main(int argc, char** argv) {
       "with this checkpoint, else from greedyhash_eval --save-codes, else it is encoded.",
       "greedyhash_predict");
   ConfigFlags flags;
-  add_config_flags(app, flags);
+  add_config_flags(app, flags, kPredictApp);
   std::string checkpoint;
   QueryFlags query_flags;
   int64_t topk = 0;
   std::string mosaic;
-  app.add_option("--checkpoint", checkpoint, "checkpoint to use (default: the run's best.pt)");
+  add_checkpoint_flag(app, checkpoint, "to use");
   add_query_flags(app, query_flags);
   app.add_option("--topk", topk, "also retrieve this many nearest database images")
       ->check(CLI::NonNegativeNumber);
@@ -101,31 +96,31 @@ int main(int argc, char** argv) {
 
   return run_app("greedyhash_predict", app, argc, argv, [&] {
     require_query(query_flags, "predict");
-    const auto [config, device, files, trained] = open_trained_run(flags, checkpoint);
+    const auto [config, device, files, trained, encode] = open_trained_run(flags, checkpoint);
     const RunData data = load_run_data(config, files.dir, SplitMode::Load);
     const QueryImage query =
         query_flags.pic_id >= 0
             ? test_image_query(data, query_flags.pic_id)
             : image_file_query(query_flags.image, outside_image_options(config));
 
-    EncodeOptions options;
-    options.device = device;
+    EncodeOptions options = encode;
     options.transform = data.eval_transform;
-    options.precision = config.precision;
     GreedyHash model = trained.model;
     const EncodedImages encoded = encode_query(model, query, options);
     const bool multi_label = data.dataset.multi_label();
     const auto probabilities =
         (multi_label ? torch::sigmoid(encoded.logits) : torch::softmax(encoded.logits, 1))[0];
     const int64_t predicted = probabilities.argmax().item<int64_t>();
+    const BinaryCodes query_code = BinaryCodes::from_tensor(encoded.codes);
     std::printf("%s\n", query.name.c_str());
+    std::printf("code %s\n", query_code.hex(0).c_str());
     std::printf("Predicted class %lld (%s), probability %.4f", static_cast<long long>(predicted),
-                class_name(data.dataset, predicted).c_str(),
+                class_name_or_id(data.dataset.class_names, predicted).c_str(),
                 probabilities[predicted].item<double>());
     if (query.label.defined()) {
-      const int64_t truth = query.label.argmax().item<int64_t>();
+      const int64_t truth = class_ids_of(query.label).item<int64_t>();
       std::printf("; true class %lld (%s)", static_cast<long long>(truth),
-                  class_name(data.dataset, truth).c_str());
+                  class_name_or_id(data.dataset.class_names, truth).c_str());
     }
     std::printf("\n");
     if (topk == 0) return 0;
@@ -136,8 +131,8 @@ int main(int argc, char** argv) {
                               : torch::one_hot(torch::tensor(predicted), data.dataset.num_classes())
                                     .to(torch::kUInt8);
     std::vector<RetrievalHit> hits;
-    for (const DatabaseHit& found : nearest_database_images(
-             files, trained, data, options, BinaryCodes::from_tensor(encoded.codes), topk)) {
+    for (const DatabaseHit& found :
+         nearest_database_images(files, trained, data, options, query_code, topk)) {
       const int64_t index = data.split.database[static_cast<size_t>(found.row)];
       const bool relevant =
           (data.dataset.labels[index].to(torch::kBool) & query_label.to(torch::kBool))

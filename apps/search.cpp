@@ -9,13 +9,14 @@
 #include "greedyhash/cli/config_flags.h"
 #include "greedyhash/cli/query_flags.h"
 #include "greedyhash/cli/trained_run.h"
+#include "greedyhash/data/run_data.h"
 #include "greedyhash/error.h"
 #include "greedyhash/index/binary_index.h"
 #include "greedyhash/index/index_files.h"
+#include "greedyhash/inference/collection_index.h"
+#include "greedyhash/inference/query_image.h"
 #include "greedyhash/report/retrieval_results.h"
 #include "greedyhash/serialize/sha256.h"
-#include "greedyhash/train/collection_index.h"
-#include "greedyhash/train/query_image.h"
 
 namespace {
 
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
       "--bit or --config say otherwise.",
       "greedyhash_search");
   ConfigFlags flags;
-  add_config_flags(app, flags);
+  add_config_flags(app, flags, kSearchApp);
   std::string index_file;
   QueryFlags query_flags;
   int64_t topk = 10;
@@ -74,7 +75,8 @@ int main(int argc, char** argv) {
       throw Error("checkpoint " + manifest.checkpoint + ", which index " + index_file +
                   " was built with, is missing; rebuild the index with greedyhash_index");
     }
-    const auto [config, device, files, trained] = open_trained_run(flags, manifest.checkpoint);
+    const auto [config, device, files, trained, encode] =
+        open_trained_run(flags, manifest.checkpoint);
     check_index_matches_model(manifest, index_file, static_cast<int>(trained.meta.bits),
                               file_sha256_hex(trained.checkpoint));
 
@@ -87,11 +89,8 @@ int main(int argc, char** argv) {
     const OutsideImageOptions outside = outside_image_options(config);
     const QueryImage query = pic_id >= 0 ? test_image_query(*data, pic_id)
                                          : image_file_query(query_flags.image, outside);
-    EncodeOptions options;
-    options.device = device;
-    options.precision = config.precision;
     GreedyHash model = trained.model;
-    const EncodedImages encoded = encode_query(model, query, options);
+    const EncodedImages encoded = encode_query(model, query, encode);
     const int64_t predicted = encoded.logits[0].argmax().item<int64_t>();
 
     // Relevance compares class names: the query's labels, or for an outside image its
@@ -100,11 +99,13 @@ int main(int argc, char** argv) {
     if (data) {
       query_classes = query_class_names(query.label, predicted, data->dataset.class_names);
     }
-    const SearchHits found = index.index.search(BinaryCodes::from_tensor(encoded.codes), topk);
+    const BinaryCodes query_code = BinaryCodes::from_tensor(encoded.codes);
+    const SearchHits found = index.index.search(query_code, topk);
     const auto hits =
         index_hits(manifest, found, 0, data ? &*data : nullptr, outside, query_classes);
 
     std::printf("%s\n", query.name.c_str());
+    std::printf("code %s\n", query_code.hex(0).c_str());
     std::printf("%zu nearest of %lld items in %s (%s index, %d-bit codes", hits.size(),
                 static_cast<long long>(index.index.size()), index_file.c_str(),
                 manifest.index_type.c_str(), manifest.bits);

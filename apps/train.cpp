@@ -12,6 +12,7 @@
 #include "greedyhash/runtime/threads.h"
 #include "greedyhash/serialize/atomic_file.h"
 #include "greedyhash/train/distributed.h"
+#include "greedyhash/train/memory_check.h"
 #include "greedyhash/train/trainer.h"
 
 namespace {
@@ -57,25 +58,26 @@ int train(const Config& config, const Config& worker_config, const RunFiles& fil
 int main(int argc, char** argv) {
   CLI::App app(
       "Train GreedyHash (AlexNet + greedy sign hash layer) on CIFAR-10 or a list-file data set.\n"
-      "Settings come from --config (default configs/cifar10-1_<bit>.json); every key can be\n"
-      "overridden by the flag of the same name. Writes <output-dir>/bit_<bit>/: config.json,\n"
-      "split.json, train.log, metrics.jsonl, last.pt and its resume state, and best.pt: the\n"
-      "epoch with the highest mAP of held-out validation queries (--select query: of the test\n"
-      "queries, as the public code chooses). One training run at a time per run folder.\n"
+      "Settings come from --config (default configs/cifar10-1_<bit>.json; with --resume the\n"
+      "run's config.json); every key can be overridden by the flag of the same name.\n"
+      "Writes <output-dir>/bit_<bit>/: config.json, split.json, train.log, metrics.jsonl,\n"
+      "last.pt and its resume state, and best.pt: the epoch with the highest mAP of held-out\n"
+      "validation queries (--select query: of the test queries, as the public code chooses).\n"
+      "One training run at a time per run folder.\n"
       "Data-parallel: run one process per rank with RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR\n"
       "and MASTER_PORT set (as torchrun does; see scripts/train_distributed.sh); --batch-size\n"
       "is then per process and rank 0 alone writes the run folder.",
       "greedyhash_train");
   ConfigFlags flags;
-  add_config_flags(app, flags);
+  add_config_flags(app, flags, kTrainApp);
   bool resume = false;
   app.add_flag("--resume", resume,
                "continue the run in the run folder from last.pt (same epoch, momentum, LR "
                "schedule and RNG streams)");
 
   return run_app("greedyhash_train", app, argc, argv, [&] {
-    const Config config =
-        resolve_config(flags, resume ? ConfigBase::RunFolder : ConfigBase::Preset);
+    if (resume) flags.base = ConfigBase::RunFolder;
+    const Config config = resolve_config(flags);
     const int threads = configure_threads(static_cast<int>(config.threads));
     const RunFiles files(run_folder(config));
     const DistributedOptions dist_options = distributed_options_from_env();
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
     const c10::Device device =
         select_worker_device(config.device, dist_options.world_size, dist_options.local_rank);
     worker_config.device = device.str();
+    check_training_memory(config, device, physical_memory_bytes());
     use_device(device);
     DistributedContext distributed(dist_options, device);
     try {

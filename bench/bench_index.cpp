@@ -25,6 +25,7 @@
 
 #include "greedyhash/index/binary_index.h"
 #include "greedyhash/retrieval/hamming.h"
+#include "greedyhash/runtime/stopwatch.h"
 #include "greedyhash/runtime/threads.h"
 
 namespace {
@@ -50,10 +51,6 @@ BinaryCodes row(const BinaryCodes& codes, int64_t q) {
   BinaryCodes one(1, codes.bits());
   for (int j = 0; j < codes.bits(); ++j) one.set_bit(0, j, codes.bit(q, j));
   return one;
-}
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 double load_average() {

@@ -23,6 +23,8 @@
 #include "greedyhash/data/data_dir.h"
 #include "greedyhash/data/split.h"
 #include "greedyhash/error.h"
+#include "greedyhash/inference/encoder.h"
+#include "greedyhash/io/config.h"
 #include "greedyhash/model/greedy_hash.h"
 #include "greedyhash/model/loss.h"
 #include "greedyhash/model/memory_format.h"
@@ -30,20 +32,16 @@
 #include "greedyhash/retrieval/classification_accuracy.h"
 #include "greedyhash/retrieval/labeled_codes.h"
 #include "greedyhash/retrieval/retrieval_metrics.h"
-#include "greedyhash/runtime/autocast.h"
 #include "greedyhash/runtime/device.h"
+#include "greedyhash/runtime/stopwatch.h"
 #include "greedyhash/runtime/threads.h"
-#include "greedyhash/train/encoder.h"
-#include "greedyhash/train/fused_momentum_sgd.h"
+#include "greedyhash/train/training_step.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using greedyhash::seconds_since;
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 double peak_rss_mb() {
   rusage usage{};
@@ -134,11 +132,17 @@ int main(int argc, char** argv) {
     greedyhash::GreedyHash model(bits, dataset.num_classes());
     model->to(device);
     if (channels_last) greedyhash::use_channels_last(*model);
-    const auto sgd_options = torch::optim::SGDOptions(1e-3).momentum(0.9).weight_decay(5e-4);
-    std::unique_ptr<torch::optim::SGD> sgd =
-        torch_sgd
-            ? std::make_unique<torch::optim::SGD>(model->parameters(), sgd_options)
-            : std::make_unique<greedyhash::FusedMomentumSGD>(model->parameters(), sgd_options);
+    // The library's own step with the paper's settings (greedyhash::Config's defaults).
+    const greedyhash::Config paper;
+    greedyhash::TrainingStepOptions step_options;
+    step_options.lr = paper.lr;
+    step_options.momentum = paper.momentum;
+    step_options.weight_decay = paper.weight_decay;
+    step_options.alpha = paper.alpha;
+    step_options.precision = precision;
+    step_options.device = device;
+    step_options.fused_optimizer = !torch_sgd;
+    auto training_step = std::make_unique<greedyhash::TrainingStep>(model, step_options);
 
     // Training: timing starts after the warm-up batches (thread start, allocator warm-up)
     // and covers loading, device transform, forward, loss, backward and the SGD step.
@@ -163,21 +167,13 @@ int main(int argc, char** argv) {
             synchronize(device);
             train_start = Clock::now();
           }
-          const auto targets = batch->labels.argmax(1).to(torch::kLong);
-          greedyhash::LossTerms terms;
-          {
-            greedyhash::AutocastScope autocast(device, precision);
-            const auto result = model->forward(batch->images);
-            terms = greedyhash::greedy_hash_loss(result.logits.to(torch::kFloat),
-                                                 result.h.to(torch::kFloat), targets, 0.1);
-          }
-          sgd->zero_grad();
-          terms.total.backward();
-          sgd->step();
-          const double loss = terms.total.item<double>();
+          const greedyhash::LossTerms terms = (*training_step)(*batch);
+          // Reading the loss waits for the device: every 10th step only, as training's
+          // progress line does.
           if (step % 10 == 0) {
             std::fprintf(stderr, "epoch %lld step %lld: loss %.4f\n",
-                         static_cast<long long>(epoch + 1), static_cast<long long>(step), loss);
+                         static_cast<long long>(epoch + 1), static_cast<long long>(step),
+                         terms.total.item<double>());
           }
           if (step >= warmup_batches) timed_images += batch->images.size(0);
           ++step;
@@ -190,13 +186,11 @@ int main(int argc, char** argv) {
 
     out["peak_rss_after_train_mb"] = peak_rss_mb();
     // Evaluation needs no optimiser state, as in greedyhash_eval after greedyhash_train.
-    sgd.reset();
+    training_step.reset();
 
-    greedyhash::EncodeOptions encode;
+    greedyhash::EncodeOptions encode = greedyhash::prepare_encoder(model, device, precision);
     encode.batch_size = eval_batch_size;
-    encode.device = device;
     encode.transform = greedyhash::resize_transform(size);
-    encode.precision = precision;
     start = Clock::now();
     encode.progress_label = "encode queries";
     const auto query = greedyhash::encode_images(model, dataset, split.query, encode);

@@ -1,5 +1,6 @@
 // The .npy reader, and the code files read through it.
 #include "fuzz_target.h"
+#include "greedyhash/inference/code_files.h"
 #include "greedyhash/io/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -147,4 +147,8 @@ inline void expect_error(const std::function<void()>& action,
   }
 }
 
+inline void expect_error_containing(const std::function<void()>& action, const std::string& part) {
+  expect_error(action, {part});
+}
+
 }  // namespace greedyhash

@@ -13,11 +13,7 @@ namespace greedyhash {
 int run_app(const std::string& name, CLI::App& app, int argc, char** argv,
             const std::function<int()>& body) {
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  try {
+    app.parse(argc, argv);  // a flag's own check may throw Error too
     return body();
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

@@ -1,5 +1,7 @@
 #include "greedyhash/cli/config_flags.h"
 
+#include <stdexcept>
+
 #include <nlohmann/json.hpp>
 
 #include "greedyhash/error.h"
@@ -15,7 +17,25 @@ const ConfigKey& key_named(const std::string& name) {
   for (const auto& k : config_keys()) {
     if (k.name == name) return k;
   }
-  throw Error("internal: no config key " + name);
+  throw std::logic_error("no config key " + name);
+}
+
+const char* app_name(ConfigApp app) {
+  switch (app) {
+    case kTrainApp:
+      return "greedyhash_train";
+    case kEvalApp:
+      return "greedyhash_eval";
+    case kPredictApp:
+      return "greedyhash_predict";
+    case kExportApp:
+      return "greedyhash_export";
+    case kIndexApp:
+      return "greedyhash_index";
+    case kSearchApp:
+      return "greedyhash_search";
+  }
+  return "this app";
 }
 
 int64_t override_or(const ConfigFlags& flags, const std::string& name, int64_t fallback) {
@@ -26,15 +46,34 @@ int64_t override_or(const ConfigFlags& flags, const std::string& name, int64_t f
 
 }  // namespace
 
-void add_config_flags(CLI::App& app, ConfigFlags& flags) {
-  app.add_option("--config", flags.config_file,
-                 "JSON config file (default: configs/cifar10-1_<bit>.json)")
-      ->check(CLI::ExistingFile);
+std::string config_default_description(ConfigBase base) {
+  const std::string preset = "configs/cifar10-1_<bit>.json";
+  return base == ConfigBase::Preset
+             ? preset
+             : "the run's config.json (<output-dir>/bit_<bit>/config.json), else " + preset;
+}
+
+void add_config_flags(CLI::App& app, ConfigFlags& flags, ConfigApp app_id) {
+  flags.base = app_id == kTrainApp ? ConfigBase::Preset : ConfigBase::RunFolder;
+  std::string help = "JSON config file (default: " + config_default_description(flags.base);
+  if (app_id == kTrainApp)
+    help += "; with --resume, " + config_default_description(ConfigBase::RunFolder);
+  app.add_option("--config", flags.config_file, help + ")")->check(CLI::ExistingFile);
   for (const auto& k : config_keys()) {
     const std::string name = k.name;
+    const std::string flag = "--" + flag_name(name);
+    if ((k.apps & app_id) == 0) {
+      // Hidden (empty group), and an error when given.
+      const std::string message = flag + " is a setting " + app_name(app_id) +
+                                  " does not take (it reads the trained run's config.json); " +
+                                  "it belongs to greedyhash_train";
+      app.add_option_function<std::string>(
+             flag, [message](const std::string&) -> void { throw Error(message); })
+          ->group("");
+      continue;
+    }
     auto* option = app.add_option_function<std::string>(
-        "--" + flag_name(name), [&flags, name](const std::string& v) { flags.overrides[name] = v; },
-        k.help);
+        flag, [&flags, name](const std::string& v) { flags.overrides[name] = v; }, k.help);
     option->type_name(k.type == ConfigType::String ? "TEXT"
                       : k.type == ConfigType::Int  ? "INT"
                                                    : "NUMBER");
@@ -55,7 +94,7 @@ fs::path run_folder(const Config& config) {
   return fs::path(config.output_dir) / ("bit_" + std::to_string(config.bit));
 }
 
-Config resolve_config(const ConfigFlags& flags, ConfigBase base) {
+Config resolve_config(const ConfigFlags& flags) {
   json overrides = json::object();
   for (const auto& [name, text] : flags.overrides) {
     overrides[name] = parse_config_value(key_named(name), text);
@@ -63,7 +102,7 @@ Config resolve_config(const ConfigFlags& flags, ConfigBase base) {
 
   Config config;
   bool from_run = false;
-  if (base == ConfigBase::RunFolder && flags.config_file.empty()) {
+  if (flags.base == ConfigBase::RunFolder && flags.config_file.empty()) {
     Config probe;
     probe.bit = override_or(flags, "bit", probe.bit);
     if (const auto it = flags.overrides.find("output_dir"); it != flags.overrides.end()) {

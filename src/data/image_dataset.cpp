@@ -19,6 +19,16 @@ bool ImageDataset::multi_label() const {
   return (labels.sum(1) > 1).any().item<bool>();
 }
 
+at::Tensor class_ids_of(const at::Tensor& one_hot) {
+  return one_hot.argmax(-1).to(torch::kLong);
+}
+
+std::string class_name_or_id(const std::vector<std::string>& class_names, int64_t id) {
+  return id >= 0 && id < static_cast<int64_t>(class_names.size())
+             ? class_names[static_cast<size_t>(id)]
+             : std::to_string(id);
+}
+
 at::Tensor one_hot_labels(const std::vector<int64_t>& class_ids, int64_t num_classes) {
   auto labels = torch::zeros({static_cast<int64_t>(class_ids.size()), num_classes}, torch::kUInt8);
   auto* data = labels.data_ptr<uint8_t>();

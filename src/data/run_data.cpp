@@ -1,4 +1,4 @@
-#include "greedyhash/train/run_data.h"
+#include "greedyhash/data/run_data.h"
 
 #include <cstdlib>
 #include <random>

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -139,8 +140,8 @@ IndexManifest parse_manifest(const json& j, const fs::path& file) {
 void write_index_files(const fs::path& index_file, const BinaryIndex& index,
                        IndexManifest manifest) {
   if (static_cast<int64_t>(manifest.items.size()) != index.size()) {
-    throw Error("internal: " + std::to_string(manifest.items.size()) + " items for an index of " +
-                std::to_string(index.size()) + " codes");
+    throw std::logic_error("write_index_files: " + std::to_string(manifest.items.size()) +
+                           " items for an index of " + std::to_string(index.size()) + " codes");
   }
   const std::string bytes = index.to_bytes();
   manifest.index_sha256 = sha256_hex(bytes);

@@ -1,6 +1,7 @@
-#include "greedyhash/train/collection_index.h"
+#include "greedyhash/inference/collection_index.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <torch/torch.h>
 
@@ -141,11 +142,7 @@ std::optional<IndexFiles> usable_run_index(const fs::path& run_dir, int bits,
 
 std::vector<std::string> query_class_names(const at::Tensor& label, int64_t predicted,
                                            const std::vector<std::string>& class_names) {
-  const auto name = [&](int64_t c) {
-    return c >= 0 && c < static_cast<int64_t>(class_names.size())
-               ? class_names[static_cast<size_t>(c)]
-               : std::to_string(c);
-  };
+  const auto name = [&](int64_t c) { return class_name_or_id(class_names, c); };
   if (!label.defined()) return {name(predicted)};
   const auto classes = class_lists(label.reshape({1, -1}));
   std::vector<std::string> names;
@@ -177,7 +174,8 @@ std::vector<RetrievalHit> index_hits(const IndexManifest& manifest, const Search
       });
     }
     if (manifest.collection == "run_database") {
-      if (run_data == nullptr) throw Error("internal: the run's data is needed for its images");
+      if (run_data == nullptr)
+        throw std::logic_error("index_hits: the run's data is needed for its images");
       const int64_t index = manifest.dataset_indices[static_cast<size_t>(id)];
       if (index >= run_data->dataset.size()) {
         throw Error("the index lists image " + std::to_string(index) + " of " + manifest.source +

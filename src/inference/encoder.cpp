@@ -1,10 +1,11 @@
-#include "greedyhash/train/encoder.h"
+#include "greedyhash/inference/encoder.h"
 
 #include <torch/torch.h>
 
 #include <optional>
 
 #include "greedyhash/data/batch_loader.h"
+#include "greedyhash/model/memory_format.h"
 #include "greedyhash/report/progress.h"
 #include "greedyhash/runtime/autocast.h"
 
@@ -90,6 +91,15 @@ class EvalModeGuard {
 };
 
 }  // namespace
+
+EncodeOptions prepare_encoder(GreedyHash& model, c10::Device device, const std::string& precision) {
+  model->to(device);
+  use_channels_last(*model);
+  EncodeOptions options;
+  options.device = device;
+  options.precision = precision;
+  return options;
+}
 
 EncodedImages encode_images(GreedyHash& model, const ImageDataset& dataset,
                             const std::vector<int64_t>& indices, const EncodeOptions& options) {

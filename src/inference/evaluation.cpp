@@ -1,4 +1,4 @@
-#include "greedyhash/train/evaluation.h"
+#include "greedyhash/inference/evaluation.h"
 
 #include <algorithm>
 #include <chrono>
@@ -11,14 +11,11 @@
 
 #include "greedyhash/retrieval/binary_codes.h"
 #include "greedyhash/retrieval/labeled_codes.h"
+#include "greedyhash/runtime/stopwatch.h"
 
 namespace greedyhash {
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // Positions of `wanted` (ascending) inside `all` (ascending, a superset).
 std::vector<int64_t> positions_in(const std::vector<int64_t>& all,
@@ -46,9 +43,6 @@ std::vector<int64_t> precision_cutoffs(int64_t database_size) {
   return cutoffs;
 }
 
-namespace {
-
-// The metrics part of an evaluation, from the encoded images `needed` (sorted).
 Evaluation evaluate_encoded(const EncodedImages& all, const std::vector<int64_t>& needed,
                             const RetrievalLists& lists, const EvaluationOptions& options,
                             double encode_seconds) {
@@ -72,7 +66,6 @@ Evaluation evaluate_encoded(const EncodedImages& all, const std::vector<int64_t>
   return evaluation;
 }
 
-// Query and database images, each once, in index order.
 std::vector<int64_t> images_to_encode(const RetrievalLists& lists) {
   std::vector<int64_t> needed;
   std::set_union(lists.queries.begin(), lists.queries.end(), lists.database.begin(),
@@ -80,32 +73,11 @@ std::vector<int64_t> images_to_encode(const RetrievalLists& lists) {
   return needed;
 }
 
-}  // namespace
-
 Evaluation evaluate_model(GreedyHash& model, const ImageDataset& dataset,
                           const RetrievalLists& lists, const EvaluationOptions& options) {
   const std::vector<int64_t> needed = images_to_encode(lists);
   const auto start = std::chrono::steady_clock::now();
   const EncodedImages all = encode_images(model, dataset, needed, options.encode);
-  return evaluate_encoded(all, needed, lists, options, seconds_since(start));
-}
-
-std::optional<Evaluation> evaluate_model_sharded(GreedyHash& model, const ImageDataset& dataset,
-                                                 const RetrievalLists& lists,
-                                                 const EvaluationOptions& options,
-                                                 DistributedContext& distributed) {
-  const std::vector<int64_t> needed = images_to_encode(lists);
-  const auto n = static_cast<int64_t>(needed.size());
-  const auto start = std::chrono::steady_clock::now();
-  const std::vector<int64_t> shard =
-      padded_shard(needed, distributed.rank(), distributed.world_size());
-  const EncodedImages mine = encode_images(model, dataset, shard, options.encode);
-  // Gathered in rank order, the shards are `needed` followed by the padding.
-  EncodedImages all;
-  all.codes = distributed.all_gather_rows(mine.codes).narrow(0, 0, n);
-  all.logits = distributed.all_gather_rows(mine.logits).narrow(0, 0, n);
-  all.labels = distributed.all_gather_rows(mine.labels).narrow(0, 0, n);
-  if (!distributed.is_main()) return std::nullopt;
   return evaluate_encoded(all, needed, lists, options, seconds_since(start));
 }
 

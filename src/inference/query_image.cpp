@@ -1,4 +1,4 @@
-#include "greedyhash/train/query_image.h"
+#include "greedyhash/inference/query_image.h"
 
 #include <torch/torch.h>
 

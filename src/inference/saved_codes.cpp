@@ -1,10 +1,11 @@
-#include "greedyhash/train/saved_codes.h"
+#include "greedyhash/inference/saved_codes.h"
 
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "greedyhash/error.h"
+#include "greedyhash/inference/code_files.h"
 #include "greedyhash/io/npy.h"
 #include "greedyhash/serialize/atomic_file.h"
 

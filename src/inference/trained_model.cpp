@@ -1,4 +1,4 @@
-#include "greedyhash/train/trained_model.h"
+#include "greedyhash/inference/trained_model.h"
 
 #include "greedyhash/error.h"
 

@@ -1,8 +1,10 @@
 #include "greedyhash/io/config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -39,17 +41,26 @@ bool has_type(const json& value, ConfigType type) {
 }
 
 template <typename T>
-ConfigKey key(std::string name, ConfigType type, std::string help, T Config::*member) {
-  return ConfigKey{std::move(name), type, std::move(help),
+ConfigKey key(std::string name, ConfigType type, std::string help, T Config::*member,
+              unsigned apps = kTrainApp) {
+  return ConfigKey{std::move(name),
+                   type,
+                   std::move(help),
                    [member](Config& c, const json& v) { c.*member = v.get<T>(); },
-                   [member](const Config& c) { return json(c.*member); }};
+                   [member](const Config& c) { return json(c.*member); },
+                   apps};
 }
+
+// Which apps take the keys that are not training's alone.
+constexpr unsigned kEveryApp =
+    kTrainApp | kEvalApp | kPredictApp | kExportApp | kIndexApp | kSearchApp;
+constexpr unsigned kEncodingApps = kTrainApp | kEvalApp | kPredictApp | kIndexApp | kSearchApp;
 
 std::vector<ConfigKey> make_keys() {
   using T = ConfigType;
   return {
       key("bit", T::Int, "code length K in bits (1..1024; the paper uses 12/24/32/48)",
-          &Config::bit),
+          &Config::bit, kEveryApp),
       key("dataset", T::String,
           "cifar10-1 (CIFAR-10 (I)), cifar10-2 (CIFAR-10 (II)), cifar10 (database without "
           "train), or list (train.txt/test.txt/database.txt in data_dir)",
@@ -57,8 +68,8 @@ std::vector<ConfigKey> make_keys() {
       key("data_dir", T::String,
           "data set: a folder (CIFAR-10 binary or image-folder layout, or list files) or a "
           ".tar.gz of one",
-          &Config::data_dir),
-      key("input_size", T::Int, "side S of the square network input (>= 63; paper: 224)",
+          &Config::data_dir, kEncodingApps),
+      key("input_size", T::Int, "side S of the square network input (63..1024; paper: 224)",
           &Config::input_size),
       key("epochs", T::Int, "training epochs", &Config::epochs),
       key("batch_size", T::Int, "images per SGD step", &Config::batch_size),
@@ -73,10 +84,11 @@ std::vector<ConfigKey> make_keys() {
           "during training, evaluate every N epochs and after the last, on the set --select "
           "names, to choose best.pt (0 = never: best.pt is not written)",
           &Config::eval_every),
-      key("device", T::String, "auto, cpu, cuda or cuda:N", &Config::device),
-      key("threads", T::Int, "CPU threads (0 = one per core)", &Config::threads),
+      key("device", T::String, "auto, cpu, cuda or cuda:N", &Config::device, kEncodingApps),
+      key("threads", T::Int, "CPU threads (0 = one per core; at most 4 per core)", &Config::threads,
+          kEncodingApps),
       key("output_dir", T::String, "folder under which the run folder bit_<K>/ is made",
-          &Config::output_dir),
+          &Config::output_dir, kEveryApp),
       key("pretrained", T::String,
           "torchvision's ImageNet AlexNet weights (alexnet-owt-7be5be79.pth): a path, auto = "
           "torchvision's cache ($TORCH_HOME/hub/checkpoints) when the file is there, empty = "
@@ -93,9 +105,9 @@ std::vector<ConfigKey> make_keys() {
           "cifar10-2)",
           &Config::train_per_class),
       key("map_topk", T::Int, "report mAP@K: only the top K ranked database items count (0 = all)",
-          &Config::map_topk),
+          &Config::map_topk, kTrainApp | kEvalApp),
       key("precision", T::String, "fp32 or bf16 (autocast on CUDA and AVX512-BF16 CPUs)",
-          &Config::precision),
+          &Config::precision, kEncodingApps),
       key("val_per_class", T::Int,
           "validation queries per class for choosing best.pt, drawn from the database images "
           "outside the train list and ranked against the rest of the database (0 = none)",
@@ -193,30 +205,52 @@ Config load_config(const std::filesystem::path& path) {
   return config;
 }
 
+int64_t max_threads() {
+  const auto cores = static_cast<int64_t>(std::thread::hardware_concurrency());
+  return kThreadsPerCore * std::max<int64_t>(cores, 1);
+}
+
 void validate_config(const Config& c, const std::string& source) {
   const auto fail = [&](const std::string& key, const std::string& what) {
     throw Error(source + ": config key '" + key + "' " + what);
   };
-  if (c.bit < 1 || c.bit > 1024) fail("bit", "must be in 1..1024, got " + std::to_string(c.bit));
-  if (c.input_size < 63) fail("input_size", "must be >= 63 (AlexNet's smallest input)");
-  if (c.epochs < 0) fail("epochs", "must be >= 0");
-  if (c.batch_size < 1) fail("batch_size", "must be >= 1");
-  if (!(c.lr > 0)) fail("lr", "must be > 0");
-  if (c.lr_step < 1) fail("lr_step", "must be >= 1");
-  if (c.momentum < 0 || c.momentum >= 1) fail("momentum", "must be in [0, 1)");
-  if (c.weight_decay < 0) fail("weight_decay", "must be >= 0");
-  if (c.alpha < 0) fail("alpha", "must be >= 0");
+  // "must be in lo..hi<why>, got v" for an integer key outside [lo, hi].
+  const auto bound = [&](const std::string& key, int64_t value, int64_t lo, int64_t hi,
+                         const std::string& why = "") {
+    if (value < lo || value > hi) {
+      fail(key, "must be in " + std::to_string(lo) + ".." + std::to_string(hi) + why + ", got " +
+                    std::to_string(value));
+    }
+  };
+  // NaN fails every comparison, so each check is written to fail on it.
+  const auto finite_at_least = [&](const std::string& key, double value, double lo) {
+    if (!(std::isfinite(value) && value >= lo)) {
+      fail(key, "must be a finite number >= " + json(lo).dump() + ", got " + json(value).dump());
+    }
+  };
+  bound("bit", c.bit, 1, 1024);
+  bound("input_size", c.input_size, 63, kMaxInputSize,
+        " (AlexNet's smallest input is 63 px; the paper uses 224)");
+  bound("epochs", c.epochs, 0, kMaxEpochs);
+  bound("batch_size", c.batch_size, 1, kMaxBatchSize);
+  if (!(std::isfinite(c.lr) && c.lr > 0)) fail("lr", "must be a finite number > 0");
+  bound("lr_step", c.lr_step, 1, kMaxEpochs);
+  if (!(c.momentum >= 0 && c.momentum < 1)) fail("momentum", "must be in [0, 1)");
+  finite_at_least("weight_decay", c.weight_decay, 0);
+  finite_at_least("alpha", c.alpha, 0);
   if (c.seed < 0) fail("seed", "must be >= 0");
-  if (c.eval_every < 0) fail("eval_every", "must be >= 0");
-  if (c.threads < 0) fail("threads", "must be >= 0 (0 = one per core)");
-  if (c.train_limit < 0) fail("train_limit", "must be >= 0 (0 = all)");
-  if (c.query_per_class < 0) fail("query_per_class", "must be >= 0 (0 = the protocol's)");
-  if (c.train_per_class < 0) fail("train_per_class", "must be >= 0 (0 = the protocol's)");
-  if (c.map_topk < 0) fail("map_topk", "must be >= 0 (0 = all)");
+  bound("eval_every", c.eval_every, 0, kMaxEpochs);
+  bound("threads", c.threads, 0, max_threads(),
+        " (0 = one per core; at most " + std::to_string(kThreadsPerCore) +
+            " per hardware thread of this machine)");
+  bound("train_limit", c.train_limit, 0, kMaxCount, " (0 = all)");
+  bound("query_per_class", c.query_per_class, 0, kMaxCount, " (0 = the protocol's)");
+  bound("train_per_class", c.train_per_class, 0, kMaxCount, " (0 = the protocol's)");
+  bound("map_topk", c.map_topk, 0, kMaxCount, " (0 = all)");
   if (c.output_dir.empty()) fail("output_dir", "must not be empty");
   if (c.precision != "fp32" && c.precision != "bf16") fail("precision", "must be fp32 or bf16");
-  if (c.val_per_class < 0) fail("val_per_class", "must be >= 0 (0 = no validation set)");
-  if (c.val_database_size < 0) fail("val_database_size", "must be >= 0 (0 = the whole database)");
+  bound("val_per_class", c.val_per_class, 0, kMaxCount, " (0 = no validation set)");
+  bound("val_database_size", c.val_database_size, 0, kMaxCount, " (0 = the whole database)");
   if (c.select != "validation" && c.select != "query") {
     fail("select", "must be validation or query; got '" + c.select + "'");
   }

@@ -1,4 +1,5 @@
 #include "greedyhash/report/progress.h"
+#include "greedyhash/runtime/stopwatch.h"
 
 #include <unistd.h>
 
@@ -34,7 +35,7 @@ Progress::~Progress() {
 }
 
 double Progress::seconds() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return seconds_since(start_);
 }
 
 double Progress::items_per_second() const {

@@ -115,6 +115,17 @@ at::Tensor BinaryCodes::to_pm1(at::ScalarType dtype) const {
   return dtype == at::kChar ? out : out.to(dtype);
 }
 
+std::string BinaryCodes::hex(int64_t i) const {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string text;
+  const uint8_t* bytes = row_bytes(i);
+  for (int b = 0; b < bytes_per_code(); ++b) {
+    text += kDigits[bytes[b] >> 4];
+    text += kDigits[bytes[b] & 15];
+  }
+  return text;
+}
+
 at::Tensor BinaryCodes::to_packed_bytes() const {
   const int64_t bytes = bytes_per_code();
   at::Tensor out = at::empty({size_, bytes}, at::TensorOptions().dtype(at::kByte));

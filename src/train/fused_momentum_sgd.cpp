@@ -106,8 +106,4 @@ torch::Tensor FusedMomentumSGD::step(LossClosure closure) {
   return loss;
 }
 
-bool FusedMomentumSGD::grads_hold_momentum() const {
-  return prepared_;
-}
-
 }  // namespace greedyhash

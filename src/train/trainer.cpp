@@ -11,6 +11,8 @@
 #include "greedyhash/data/batch_loader.h"
 #include "greedyhash/data/seeded_shuffle.h"
 #include "greedyhash/error.h"
+#include "greedyhash/inference/evaluation.h"
+#include "greedyhash/model/checkpoint.h"
 #include "greedyhash/model/greedy_hash.h"
 #include "greedyhash/model/imagenet_weights.h"
 #include "greedyhash/model/loss.h"
@@ -19,47 +21,18 @@
 #include "greedyhash/runtime/autocast.h"
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/serialize/atomic_file.h"
-#include "greedyhash/train/checkpoint.h"
 #include "greedyhash/train/distributed.h"
-#include "greedyhash/train/evaluation.h"
-#include "greedyhash/train/fused_momentum_sgd.h"
 #include "greedyhash/train/learning_rate.h"
+#include "greedyhash/train/sharded_evaluation.h"
+#include "greedyhash/train/training_state.h"
+#include "greedyhash/train/training_step.h"
 
 namespace greedyhash {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-RunFiles::RunFiles(fs::path run_dir)
-    : dir(run_dir),
-      config(run_dir / "config.json"),
-      last(run_dir / "last.pt"),
-      best(run_dir / "best.pt"),
-      metrics(run_dir / "metrics.jsonl"),
-      log(run_dir / "train.log"),
-      lock(run_dir / "train.lock") {}
-
-fs::path RunFiles::state(int64_t epoch) const {
-  return dir / ("last_state-" + std::to_string(epoch) + ".pt");
-}
-
 namespace {
-
-// FusedMomentumSGD (no separate gradient tensors: ~380 MB less for AlexNet) where it
-// applies, that is with momentum; plain SGD otherwise.
-std::unique_ptr<torch::optim::SGD> make_sgd(std::vector<torch::Tensor> params,
-                                            const torch::optim::SGDOptions& options) {
-  if (options.momentum() > 0) {
-    return std::make_unique<FusedMomentumSGD>(std::move(params), options);
-  }
-  return std::make_unique<torch::optim::SGD>(std::move(params), options);
-}
-
-void set_learning_rate(torch::optim::SGD& sgd, double lr) {
-  for (auto& group : sgd.param_groups()) {
-    static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
-  }
-}
 
 bool evaluation_due(const Config& config, int64_t epochs_done) {
   if (config.eval_every <= 0) return false;
@@ -168,9 +141,7 @@ class Training {
         dist_(dist),
         device_(select_device(config.device)),
         model_(build_model()),
-        sgd_(make_sgd(model_->parameters(), torch::optim::SGDOptions(config.lr)
-                                                .momentum(config.momentum)
-                                                .weight_decay(config.weight_decay))),
+        step_(model_, step_options(), &dist),
         selection_(make_selection(config, data_.split)),
         loader_(
             data_.dataset,
@@ -245,11 +216,10 @@ class Training {
     return options;
   }
 
-  EvaluationOptions evaluation_options() const {
+  EvaluationOptions evaluation_options() {
     EvaluationOptions options;
-    options.encode.device = device_;
+    options.encode = prepare_encoder(model_, device_, config_.precision);
     options.encode.transform = data_.eval_transform;
-    options.encode.precision = config_.precision;
     options.top_k = config_.map_topk;
     options.curves = false;
     return options;
@@ -282,7 +252,7 @@ class Training {
                   std::to_string(meta.epoch) + " of " + files_.last.string() +
                   "; run without --resume to start again");
     }
-    const TrainingState state = load_training_state(state_file, *sgd_);
+    const TrainingState state = load_training_state(state_file, step_.optimizer());
     if (state.epoch != meta.epoch) {
       throw Error("resume state " + state_file.string() + " is for epoch " +
                   std::to_string(state.epoch) + " but " + files_.last.string() + " for epoch " +
@@ -331,19 +301,22 @@ class Training {
     }
   }
 
-  LossTerms forward_loss(const Batch& batch) {
-    const auto targets = data_.dataset.multi_label() ? batch.labels.to(torch::kFloat)
-                                                     : batch.labels.argmax(1).to(torch::kLong);
-    AutocastScope autocast(device_, config_.precision);
-    const auto out = model_->forward(batch.images);
-    return greedy_hash_loss(out.logits.to(torch::kFloat), out.h.to(torch::kFloat), targets,
-                            config_.alpha);
+  TrainingStepOptions step_options() const {
+    TrainingStepOptions options;
+    options.lr = config_.lr;
+    options.momentum = config_.momentum;
+    options.weight_decay = config_.weight_decay;
+    options.alpha = config_.alpha;
+    options.precision = config_.precision;
+    options.device = device_;
+    options.multi_label = data_.dataset.multi_label();
+    return options;
   }
 
   // One epoch of SGD; returns its metrics.jsonl record (losses, speed).
   json train_epoch(int64_t epoch) {
     const double lr = learning_rate(config_, epoch);
-    set_learning_rate(*sgd_, lr);
+    step_.set_learning_rate(lr);
     model_->train();
     loader_.start_epoch(epoch);
     if (dist_.enabled()) {
@@ -359,14 +332,7 @@ class Training {
     int64_t steps = 0, images = 0;
     std::string note;
     while (auto batch = loader_.next()) {
-      const LossTerms terms = forward_loss(*batch);
-      sgd_->zero_grad();
-      terms.total.backward();
-      // The one use of gradients between backward and step. Under FusedMomentumSGD
-      // .grad holds momentum updates there; the mean over ranks is exact all the same
-      // (DistributedContext::average_gradients says why); anything not linear is not.
-      dist_.average_gradients(model_->parameters());
-      sgd_->step();
+      const LossTerms terms = step_(*batch);
       losses.add(terms, steps);
       ++steps;
       images += batch->images.size(0);
@@ -427,7 +393,7 @@ class Training {
       }
     }
     save_training_state(
-        files_.state(epochs_done), *sgd_,
+        files_.state(epochs_done), step_.optimizer(),
         {epochs_done, json{{"best_map", summary_.best_map}, {"best_epoch", summary_.best_epoch}}});
     records_.push_back(record);
     write_metrics(files_.metrics, records_);
@@ -461,7 +427,7 @@ class Training {
   DistributedContext& dist_;
   c10::Device device_;
   GreedyHash model_;
-  std::unique_ptr<torch::optim::SGD> sgd_;
+  TrainingStep step_;
   Selection selection_;
   BatchLoader loader_;
   std::vector<torch::Tensor> replicated_;  // parameters and buffers, identical on all ranks

@@ -6,8 +6,9 @@
 
 #include "cuda_test_support.h"
 #include "greedyhash/data/device_transform.h"
-#include "greedyhash/train/checkpoint.h"
-#include "greedyhash/train/encoder.h"
+#include "greedyhash/inference/encoder.h"
+#include "greedyhash/model/checkpoint.h"
+#include "greedyhash/train/training_state.h"
 #include "test_support.h"
 
 namespace greedyhash {

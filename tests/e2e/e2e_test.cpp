@@ -18,17 +18,22 @@
 #include <opencv2/imgcodecs.hpp>
 #include <random>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "greedyhash/data/run_data.h"
 #include "greedyhash/index/binary_index.h"
+#include "greedyhash/inference/code_files.h"
+#include "greedyhash/io/config.h"
 #include "greedyhash/io/npy.h"
 #include "greedyhash/io/run_lock.h"
+#include "greedyhash/model/checkpoint.h"
 #include "greedyhash/model/greedy_hash.h"
 #include "greedyhash/retrieval/labeled_codes.h"
 #include "greedyhash/retrieval/retrieval_metrics.h"
+#include "greedyhash/runtime/stopwatch.h"
 #include "greedyhash/serialize/state_dict.h"
-#include "greedyhash/train/checkpoint.h"
 
 namespace greedyhash {
 namespace {
@@ -607,6 +612,104 @@ TEST(E2E, IndexFoldersListsIvfAndStaleIndexes) {
   remove_if_passed({out});
 }
 
+// Issue 20: the encoder set-up is one function, so a test image has one code whether
+// greedyhash_predict, greedyhash_search (over the run's index) or greedyhash_eval
+// --save-codes encodes it.
+TEST(E2E, QueryCodeIsTheSameInPredictSearchAndEval) {
+  const fs::path out = copy_run("codes");
+  const fs::path run_dir = out / "bit_12";
+  const std::string run_flags = " --bit 12 --output-dir " + out.string();
+  // The trained run maps every test image to one code (one epoch on tiny data leaves its
+  // fc7 dead), which would hide a difference: the run gets freshly initialised weights
+  // without the hash layer's bias, whose codes follow the images.
+  {
+    torch::manual_seed(3);
+    GreedyHash model(12, 3);
+    torch::NoGradGuard no_grad;
+    model->hash_layer->bias.zero_();
+    // By rename: the hard link to the trained run's best.pt is replaced, not written.
+    save_checkpoint(run_dir / "best.pt", model, read_checkpoint_meta(run_dir / "best.pt"));
+  }
+  auto r = run(bin("greedyhash_eval") + run_flags + " --save-codes");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const RunData data =
+      load_run_data(load_config(run_dir / "config.json"), run_dir, SplitMode::Load);
+  const BinaryCodes query = load_codes_pm1_npy(run_dir / "query_codes.npy");
+  const BinaryCodes database = load_codes_pm1_npy(run_dir / "database_codes.npy");
+  // eval's code of dataset image `index`: every image is a query or in the database.
+  const auto eval_code = [&](int64_t index) {
+    for (const auto& [list, codes] :
+         {std::pair{&data.split.query, &query}, std::pair{&data.split.database, &database}}) {
+      const auto at = std::lower_bound(list->begin(), list->end(), index);
+      if (at != list->end() && *at == index) return codes->hex(at - list->begin());
+    }
+    return std::string();
+  };
+  const bool with_index = faiss_available();
+  if (with_index) {
+    r = run(bin("greedyhash_index") + run_flags);
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  std::set<std::string> codes_seen;
+  for (const int64_t pic_id : {0, 5, 11}) {
+    SCOPED_TRACE("pic_id " + std::to_string(pic_id));
+    const std::string code = eval_code(data.dataset.test_offset + pic_id);
+    ASSERT_EQ(code.size(), 4u);  // 12 bits: 2 bytes
+    codes_seen.insert(code);
+    const std::string query_flag = " --pic_id " + std::to_string(pic_id);
+    r = run(bin("greedyhash_predict") + run_flags + query_flag);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("\ncode " + code + "\n"), std::string::npos) << r.output;
+    if (!with_index) continue;
+    r = run(bin("greedyhash_search") + " --index " + (run_dir / "database.faiss").string() +
+            query_flag + " --topk 1");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("\ncode " + code + "\n"), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(codes_seen.size(), 3u) << "the images must have codes of their own";
+  remove_if_passed({out});
+}
+
+// Issue 20: each app's --help lists only the flags it takes and says the defaults the code
+// applies; a training flag given to a read-only app is a one-line error, not ignored.
+TEST(E2E, AppsTakeOnlyTheirFlagsWithinBounds) {
+  const std::string checkpoint_default = "(default: the run's best.pt, else last.pt)";
+  for (const std::string app : {"greedyhash_eval", "greedyhash_predict", "greedyhash_export",
+                                "greedyhash_index", "greedyhash_search"}) {
+    SCOPED_TRACE(app);
+    const auto help = run(bin(app) + " --help");
+    ASSERT_EQ(help.status, 0) << help.output;
+    for (const char* flag : {"--lr ", "--epochs ", "--batch-size ", "--pretrained ", "--seed "}) {
+      EXPECT_EQ(help.output.find(flag), std::string::npos) << flag << help.output;
+    }
+    EXPECT_NE(help.output.find("--output-dir"), std::string::npos) << help.output;
+    EXPECT_NE(help.output.find("the run's config.json"), std::string::npos) << help.output;
+    if (app != "greedyhash_search") {  // it uses the checkpoint its index was built with
+      EXPECT_NE(help.output.find(checkpoint_default), std::string::npos) << help.output;
+    }
+    const auto r = run(bin(app) + " --bit 12 --epochs 3");
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_EQ(error_line(r), app + ": error: --epochs is a setting " + app +
+                                 " does not take (it reads the trained run's config.json); it "
+                                 "belongs to greedyhash_train")
+        << r.output;
+  }
+  const auto train = run(bin("greedyhash_train") + " --help");
+  EXPECT_NE(train.output.find("--lr "), std::string::npos) << train.output;
+  // Bounds are checked before any work: no thread is started for --threads 100000.
+  const auto r = run(bin("greedyhash_train") + " --threads 100000 --data-dir /nonexistent");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(error_line(r).find("'threads' must be in 0.."), std::string::npos) << r.output;
+  // A batch no machine holds at 1024 px is refused before the data is read.
+  const auto big =
+      run(bin("greedyhash_train") +
+          " --device cpu --batch-size 65536 --input-size 1024 --data-dir /nonexistent");
+  EXPECT_EQ(big.status, 1) << big.output;
+  EXPECT_NE(error_line(big).find("--batch-size 65536 at --input-size 1024 needs about"),
+            std::string::npos)
+      << big.output;
+}
+
 TEST(E2E, NanLossKeepsCheckpoint) {
   const fs::path out = kWork / "nan";
   fs::remove_all(out);
@@ -824,8 +927,7 @@ TEST(E2E, SecondTrainingRunIsLockedOutEvalIsNot) {
   const auto started = std::chrono::steady_clock::now();
   const auto resumed = run("timeout 60 " + bin("greedyhash_train") + " --bit 12 --output-dir " +
                            out.string() + " --resume");
-  const double resumed_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double resumed_seconds = seconds_since(started);
   const auto fresh = run("timeout 60 " + bin("greedyhash_train") + common_flags(out) +
                          " --epochs 1 --eval-every 1");
   const auto eval = run(bin("greedyhash_eval") + " --bit 12 --output-dir " + out.string());
@@ -954,8 +1056,7 @@ TEST(E2E, DistributedKilledWorkerStopsTheOther) {
     FAIL() << "rank 0 still running 60 s after its peer was killed\n"
            << file_bytes(out / "rank0.log");
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  const double seconds = seconds_since(killed_at);
   const std::string log = file_bytes(out / "rank0.log");
   ASSERT_TRUE(WIFEXITED(status)) << log;
   EXPECT_EQ(WEXITSTATUS(status), 1) << log;

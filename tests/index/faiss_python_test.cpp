@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "greedyhash/index/index_files.h"
+#include "greedyhash/inference/code_files.h"
 #include "greedyhash/io/npy.h"
 #include "index/index_test_support.h"
 #include "test_support.h"

@@ -1,4 +1,4 @@
-#include "greedyhash/train/collection_index.h"
+#include "greedyhash/inference/collection_index.h"
 
 #include <gtest/gtest.h>
 

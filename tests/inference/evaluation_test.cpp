@@ -1,4 +1,4 @@
-#include "greedyhash/train/evaluation.h"
+#include "greedyhash/inference/evaluation.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@ RetrievalReport report_with(double map, double tie_aware) {
   return report;
 }
 
-// PROTOCOL.md: a class-ordered database gives codes that are all alike an mAP of
+// docs/PROTOCOL.md section 3.4: a class-ordered database gives codes that are all alike an mAP of
 // 0.18-0.19 against a tie-aware 0.10; reports must say so, and stay quiet when the two
 // agree within 0.02.
 TEST(TieDependenceNote, SpeaksOnlyWhenTheGapExceedsTwoHundredths) {

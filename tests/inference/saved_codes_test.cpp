@@ -1,4 +1,4 @@
-#include "greedyhash/train/saved_codes.h"
+#include "greedyhash/inference/saved_codes.h"
 
 #include <gtest/gtest.h>
 

@@ -4,9 +4,11 @@
 
 #include "test_support.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "greedyhash/error.h"
 
@@ -22,7 +24,7 @@ fs::path write_temp(const std::string& name, const std::string& text) {
 }
 
 TEST(Config, PresetsSpellOutThePaperProtocol) {
-  // PROTOCOL.md: SGD 1e-3, momentum 0.9, wd 5e-4, x0.1 every 30 epochs, 50 epochs,
+  // docs/PROTOCOL.md section 1.4: SGD 1e-3, momentum 0.9, wd 5e-4, x0.1 every 30 epochs, 50 epochs,
   // batch 32, alpha 0.1, input 224, seed 2000; eval every 2 epochs (issue 5).
   for (int bit : {12, 24, 32, 48}) {
     const auto path = fs::path(GREEDYHASH_SOURCE_DIR) / "configs" /
@@ -149,6 +151,79 @@ TEST(Config, CommandLineValuesAreParsedByType) {
   EXPECT_EQ(parse_config_value(bit, "48").get<int64_t>(), 48);
   EXPECT_THROW(parse_config_value(bit, "48x"), Error);
   EXPECT_THROW(parse_config_value(lr, "fast"), Error);
+}
+
+// Issue 20: the values a hostile user tried, and their neighbours, each refused before any
+// work with a one-line error naming the key and its range.
+TEST(Config, NumericKeysAreBoundedByWhatTheModelAndMachineTake) {
+  const auto message = [](const std::string& key, const nlohmann::json& value) {
+    Config config;
+    return error_of([&] { apply_config_json(config, {{key, value}}, "command line"); });
+  };
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  EXPECT_EQ(max_threads(), 4 * cores);
+  for (const int64_t threads : {int64_t{4096}, int64_t{100000}, 4 * cores + 1}) {
+    const auto m = message("threads", threads);
+    EXPECT_NE(m.find("'threads' must be in 0.." + std::to_string(4 * cores)), std::string::npos)
+        << m;
+    EXPECT_NE(m.find("per hardware thread"), std::string::npos) << m;
+  }
+  Config config;
+  apply_config_json(config, {{"threads", 4 * cores}}, "command line");  // the bound itself
+  EXPECT_NE(message("input_size", 30000).find("'input_size' must be in 63..1024"),
+            std::string::npos);
+  EXPECT_NE(message("input_size", 1025).find("'input_size'"), std::string::npos);
+  apply_config_json(config, {{"input_size", 1024}}, "command line");
+  EXPECT_NE(message("batch_size", 65537).find("'batch_size' must be in 1..65536"),
+            std::string::npos);
+  EXPECT_NE(message("epochs", 100001).find("'epochs'"), std::string::npos);
+  EXPECT_NE(message("lr_step", 0).find("'lr_step'"), std::string::npos);
+  EXPECT_NE(message("train_limit", int64_t{1} << 41).find("'train_limit'"), std::string::npos);
+}
+
+TEST(Config, NotANumberAndInfinityAreRefused) {
+  // std::stod reads "nan" and "inf"; every comparison with NaN is false, so a check
+  // written as `x < 0` let NaN through.
+  const auto& keys = config_keys();
+  for (const std::string key : {"lr", "momentum", "weight_decay", "alpha"}) {
+    const auto& k = *std::find_if(keys.begin(), keys.end(), [&](auto& c) { return c.name == key; });
+    for (const std::string text : {"nan", "inf", "-nan"}) {
+      Config config;
+      const auto m = error_of([&] {
+        apply_config_json(config, {{key, parse_config_value(k, text)}}, "command line");
+      });
+      EXPECT_NE(m.find("'" + key + "'"), std::string::npos) << key << " = " << text << ": " << m;
+    }
+  }
+}
+
+// One source of truth for each default: the built-in defaults are the paper's protocol,
+// which configs/cifar10-1_<bit>.json spell out (a config that omits a key gets the same).
+TEST(Config, PresetsAreTheBuiltInDefaults) {
+  for (int bit : {12, 24, 32, 48}) {
+    const auto path = fs::path(GREEDYHASH_SOURCE_DIR) / "configs" /
+                      ("cifar10-1_" + std::to_string(bit) + ".json");
+    std::ifstream in(path);
+    nlohmann::json preset = nlohmann::json::parse(in);
+    preset.erase("comment");
+    Config defaults;
+    defaults.bit = bit;
+    nlohmann::json expected = config_to_json(defaults);
+    expected.erase("comment");
+    EXPECT_EQ(preset, expected) << path;
+  }
+  EXPECT_EQ(Config{}.pretrained, "auto");
+}
+
+TEST(Config, KeysSayWhichAppsTakeThem) {
+  for (const auto& k : config_keys()) {
+    EXPECT_TRUE(k.apps & kTrainApp) << k.name << ": greedyhash_train takes every key";
+    const bool reader = k.apps & (kEvalApp | kPredictApp | kExportApp | kIndexApp | kSearchApp);
+    const bool expected_reader =
+        k.name == "bit" || k.name == "output_dir" || k.name == "data_dir" || k.name == "device" ||
+        k.name == "threads" || k.name == "precision" || k.name == "map_topk";
+    EXPECT_EQ(reader, expected_reader) << k.name;
+  }
 }
 
 }  // namespace

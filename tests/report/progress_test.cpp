@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace greedyhash {
 namespace {
 
@@ -32,15 +35,23 @@ TEST(Progress, PlainLinesEveryNStepsWhenNotATerminal) {
 // that would not be printed.
 TEST(Progress, DueMatchesWhatUpdatePrints) {
   testing::internal::CaptureStdout();
+  std::vector<bool> due;
   {
     Progress progress("encode", 5, 2);
-    EXPECT_FALSE(progress.due(1));
-    EXPECT_TRUE(progress.due(2));
-    EXPECT_FALSE(progress.due(3));
-    EXPECT_TRUE(progress.due(4));
-    EXPECT_FALSE(progress.due(5)) << "the last step is printed by finish()";
+    for (int64_t step = 1; step <= 5; ++step) {
+      due.push_back(progress.due(step));
+      progress.update(step, step);
+    }
   }
-  testing::internal::GetCapturedStdout();
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(due, (std::vector<bool>{false, true, false, true, false}))
+      << "the last step is printed by finish(), not by update()";
+  // update() printed exactly the steps due() announced, and finish() the last one.
+  for (int64_t step = 1; step <= 4; ++step) {
+    const bool printed = out.find("encode " + std::to_string(step) + "/5") != std::string::npos;
+    EXPECT_EQ(printed, due[static_cast<size_t>(step - 1)]) << "step " << step << ":\n" << out;
+  }
+  EXPECT_NE(out.find("encode 5/5"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -1,18 +1,17 @@
 #include "greedyhash/retrieval/binary_codes.h"
 
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include "test_support.h"
 
 #include <string>
 
-#include "expect_error.h"
 #include "greedyhash/error.h"
 #include "greedyhash/io/npy.h"
 
 namespace greedyhash {
 namespace {
-
-using test_support::expect_error_containing;
 
 const std::string kData = std::string(GREEDYHASH_TEST_DATA_DIR) + "/retrieval/";
 
@@ -97,6 +96,17 @@ TEST(BinaryCodes, SetBit) {
   EXPECT_EQ(codes.row(1)[1], uint64_t{1} << 5);
   EXPECT_EQ(codes.row(1)[0], 0u);
   EXPECT_EQ(codes.row(0)[1], 0u);
+}
+
+TEST(BinaryCodes, HexIsThePackedBytesInOrder) {
+  BinaryCodes codes(2, 12);    // 2 bytes a code; padding bits stay 0
+  codes.set_bit(0, 0, true);   // byte 0 = 0x01
+  codes.set_bit(1, 7, true);   // byte 0 = 0x80
+  codes.set_bit(1, 8, true);   // byte 1 = 0x01
+  codes.set_bit(1, 11, true);  // byte 1 = 0x09
+  EXPECT_EQ(codes.hex(0), "0100");
+  EXPECT_EQ(codes.hex(1), "8009");
+  EXPECT_EQ(BinaryCodes(1, 48).hex(0), "000000000000");
 }
 
 TEST(BinaryCodes, Errors) {

@@ -1,14 +1,12 @@
 #include "greedyhash/retrieval/classification_accuracy.h"
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
 
-#include "expect_error.h"
+#include <torch/torch.h>
+#include "test_support.h"
 
 namespace greedyhash {
 namespace {
-
-using test_support::expect_error_containing;
 
 TEST(ClassificationAccuracy, ArgmaxHitsAnyTrueLabel) {
   // Row 0: argmax 2, labels {2} -> hit. Row 1: argmax 0, labels {1} -> miss.

@@ -1,17 +1,15 @@
 #include "greedyhash/retrieval/hamming.h"
 
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include "test_support.h"
 
 #include <algorithm>
 #include <numeric>
 
-#include "expect_error.h"
-
 namespace greedyhash {
 namespace {
-
-using test_support::expect_error_containing;
 
 // Reference: distance = (K - <a, b>) / 2 on +-1 vectors.
 std::vector<int32_t> reference_distances(const torch::Tensor& query, const torch::Tensor& db) {

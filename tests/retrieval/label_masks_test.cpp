@@ -1,15 +1,14 @@
 #include "greedyhash/retrieval/label_masks.h"
 
 #include <gtest/gtest.h>
-#include <torch/torch.h>
 
-#include "expect_error.h"
+#include <torch/torch.h>
+#include "test_support.h"
+
 #include "greedyhash/retrieval/labeled_codes.h"
 
 namespace greedyhash {
 namespace {
-
-using test_support::expect_error_containing;
 
 TEST(LabelMasks, PacksClassesIntoWordsAndIndexesDistinctSets) {
   // 130 classes: three words. Row 0 has classes 0 and 129, row 1 class 64, row 2 none,

@@ -13,13 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "expect_error.h"
 #include "test_support.h"
 
 namespace greedyhash {
 namespace {
-
-using test_support::expect_error_containing;
 
 // ---------------------------------------------------------------------------------------
 // A deliberately simple reference: +-1 float codes, distance (K - <a, b>) / 2, a stable
@@ -455,7 +452,8 @@ TEST(RetrievalMetrics, RadiusWithNothingRetrievedIsLeftOutOfThePrecisionMean) {
   // r=1: A retrieves both (1/2), B retrieves item 1 (0/1): (1/2 + 0) / 2.
   EXPECT_EQ(curve.num_queries_retrieving[1], 2);
   EXPECT_EQ(curve.precision[1], 0.25);
-  // Within radius 0 (PROTOCOL.md), B's empty result counts with precision 0: (1 + 0) / 2.
+  // Within radius 0 (docs/PROTOCOL.md section 3.5), B's empty result counts with
+  // precision 0: (1 + 0) / 2.
   const RadiusPrecisionRecall within = precision_recall_within_radius(q, db, 0);
   EXPECT_EQ(within.precision, 0.5);
   EXPECT_EQ(within.recall, 0.5);

@@ -1,5 +1,6 @@
-#include "greedyhash/train/checkpoint.h"
+#include "greedyhash/model/checkpoint.h"
 #include "greedyhash/serialize/torch_save_file.h"
+#include "greedyhash/train/training_state.h"
 
 #include <gtest/gtest.h>
 

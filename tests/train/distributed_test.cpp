@@ -1,6 +1,7 @@
 // Data-parallel collectives on loopback: real Gloo process groups in forked child
 // processes (one per rank), checked against a single process doing the same maths.
 #include "greedyhash/train/distributed.h"
+#include "greedyhash/runtime/stopwatch.h"
 
 #include <gtest/gtest.h>
 
@@ -102,8 +103,7 @@ std::vector<ChildResult> run_ranks(int ranks, const std::function<int(int)>& bod
       int status = 0;
       if (::waitpid(pids[i], &status, WNOHANG) == pids[i]) {
         results[i].exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        results[i].seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        results[i].seconds = seconds_since(start);
         pids[i] = 0;
         --left;
       }

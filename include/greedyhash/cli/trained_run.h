@@ -5,22 +5,32 @@
 #include <c10/core/Device.h>
 
 #include "greedyhash/cli/config_flags.h"
-#include "greedyhash/train/trained_model.h"
-#include "greedyhash/train/trainer.h"
+#include "greedyhash/inference/encoder.h"
+#include "greedyhash/inference/trained_model.h"
+#include "greedyhash/io/run_files.h"
 
 namespace greedyhash {
 
 // What the executables that use a trained run start from: its resolved config
 // (ConfigBase::RunFolder, the flags applied), the intra-op threads configured, the device
-// chosen, the run's files, and the model of `checkpoint` (default: the run's best.pt,
-// else last.pt) on that device.
+// chosen, the run's files, the model of `checkpoint` (default: kDefaultCheckpointRule) on
+// that device, and the encoder set-up every app shares (prepare_encoder: callers set
+// only the transform of what they encode).
 struct TrainedRun {
   Config config;
   c10::Device device;
   RunFiles files;
   TrainedModel trained;
+  EncodeOptions encode;
 };
 
 TrainedRun open_trained_run(const ConfigFlags& flags, const std::string& checkpoint);
+
+// The model of a run's checkpoint on the CPU, for greedyhash_export (no threads or device
+// to choose).
+TrainedModel open_trained_model_on_cpu(const ConfigFlags& flags, const std::string& checkpoint);
+
+// --checkpoint, with the default every app applies (kDefaultCheckpointRule) in its help.
+void add_checkpoint_flag(CLI::App& app, std::string& checkpoint, const std::string& what_for);
 
 }  // namespace greedyhash

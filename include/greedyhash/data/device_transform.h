@@ -28,7 +28,7 @@ struct TransformOptions {
   std::array<float, 3> stddev = {0.229f, 0.224f, 0.225f};  // ImageNet
 };
 
-// CIFAR-10 per docs/PROTOCOL.md: resize 32 -> size, no crop, no flip.
+// CIFAR-10 per docs/PROTOCOL.md section 1.4: resize 32 -> size, no crop, no flip.
 TransformOptions resize_transform(int64_t size = 224);
 
 // List-file data stored at 256 x 256: a crop x crop window, random and flipped when

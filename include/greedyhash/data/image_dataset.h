@@ -29,4 +29,12 @@ struct ImageDataset {
 // Labels N x C (uint8 one-hot) from class ids in [0, num_classes).
 at::Tensor one_hot_labels(const std::vector<int64_t>& class_ids, int64_t num_classes);
 
+// The inverse for single-label rows: N x C one-hot -> N class ids (int64; the first
+// 1 of each row).
+at::Tensor class_ids_of(const at::Tensor& one_hot);
+
+// class_names[id], or the id as text where there is no such name (list-file data sets
+// name their classes by number).
+std::string class_name_or_id(const std::vector<std::string>& class_names, int64_t id);
+
 }  // namespace greedyhash

@@ -8,7 +8,7 @@
 
 namespace greedyhash {
 
-// Evaluation protocols (docs/PROTOCOL.md). Per class, after a seeded permutation:
+// Evaluation protocols (docs/PROTOCOL.md section 2). Per class, after a seeded permutation:
 //   cifar10-1  100 query, 500 train; database = everything but the queries (59,000)
 //   cifar10-2  1,000 query, 5,000 train; database = train (50,000)
 //   cifar10    100 query, 500 train; database = everything but query and train (54,000)
@@ -28,7 +28,7 @@ struct Split {
   std::vector<int64_t> query;
   std::vector<int64_t> train;
   std::vector<int64_t> database;
-  // Validation queries for model selection (PROTOCOL.md "Model selection"), ranked
+  // Validation queries for model selection (docs/PROTOCOL.md sections 2.4 and 4), ranked
   // against the database without themselves; empty when the run has none.
   std::vector<int64_t> validation;
 };
@@ -41,7 +41,7 @@ struct PerClassCounts {
 // 100/500 for cifar10-1 and cifar10, 1000/5000 for cifar10-2 (Error for lists).
 PerClassCounts per_class_counts(SplitProtocol protocol);
 
-// The CIFAR split of docs/PROTOCOL.md on single-label `labels` (N x C multi-hot, one 1
+// The CIFAR split of docs/PROTOCOL.md section 2.2 on single-label `labels` (N x C multi-hot, one 1
 // per row). Exact rule, so that it can be replicated elsewhere:
 //   rng = std::mt19937_64(seed), one generator for the whole split;
 //   for c = 0 .. C-1: take the indices of class c in ascending order, permute them with

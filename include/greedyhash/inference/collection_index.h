@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "greedyhash/data/run_data.h"
 #include "greedyhash/index/index_files.h"
+#include "greedyhash/inference/encoder.h"
+#include "greedyhash/inference/trained_model.h"
 #include "greedyhash/report/retrieval_results.h"
 #include "greedyhash/retrieval/binary_codes.h"
-#include "greedyhash/train/encoder.h"
-#include "greedyhash/train/run_data.h"
-#include "greedyhash/train/trained_model.h"
 
 namespace greedyhash {
 

@@ -23,6 +23,14 @@ struct EncodeOptions {
   std::string progress_label = "encode";  // "": no progress line
 };
 
+// The one set-up of a model for encoding, which every path calls (training's evaluations,
+// greedyhash_eval, _predict, _index, _search, the pipeline benchmark), so that a query
+// and the collection it is ranked against are encoded alike: `model` moved to `device`
+// with its convolution weights channels-last (training's layout, for oneDNN's NHWC
+// kernels; values unchanged), and options carrying that device and `precision`. Callers
+// set the transform of what they encode.
+EncodeOptions prepare_encoder(GreedyHash& model, c10::Device device, const std::string& precision);
+
 // What the model makes of a list of images, in the list's order, on the CPU.
 struct EncodedImages {
   at::Tensor codes;   // N x K float in {-1, +1}

@@ -5,10 +5,9 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "greedyhash/data/split.h"
+#include "greedyhash/inference/encoder.h"
 #include "greedyhash/retrieval/classification_accuracy.h"
 #include "greedyhash/retrieval/retrieval_metrics.h"
-#include "greedyhash/train/distributed.h"
-#include "greedyhash/train/encoder.h"
 
 namespace greedyhash {
 
@@ -34,13 +33,14 @@ struct Evaluation {
 Evaluation evaluate_model(GreedyHash& model, const ImageDataset& dataset,
                           const RetrievalLists& lists, const EvaluationOptions& options);
 
-// evaluate_model across the ranks of a data-parallel job: each rank encodes an equal
-// share of the images, the codes are gathered, and the main rank computes the metrics
-// (returned there; the other ranks return std::nullopt). All ranks must call it.
-std::optional<Evaluation> evaluate_model_sharded(GreedyHash& model, const ImageDataset& dataset,
-                                                 const RetrievalLists& lists,
-                                                 const EvaluationOptions& options,
-                                                 DistributedContext& distributed);
+// The images evaluate_model encodes for `lists`: queries and database, each once, in
+// index order.
+std::vector<int64_t> images_to_encode(const RetrievalLists& lists);
+
+// The metrics part of evaluate_model, from `all`, the encoded images_to_encode(lists).
+Evaluation evaluate_encoded(const EncodedImages& all, const std::vector<int64_t>& needed,
+                            const RetrievalLists& lists, const EvaluationOptions& options,
+                            double encode_seconds);
 
 // The precision@N cut-offs reported: 100, 500, 1000, 2000, 5000, 10000, ... below the
 // database size, then the whole database.

@@ -6,8 +6,8 @@
 #include <ATen/core/Tensor.h>
 
 #include "greedyhash/data/device_transform.h"
-#include "greedyhash/train/encoder.h"
-#include "greedyhash/train/run_data.h"
+#include "greedyhash/data/run_data.h"
+#include "greedyhash/inference/encoder.h"
 
 namespace greedyhash {
 

@@ -4,8 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "greedyhash/inference/evaluation.h"
 #include "greedyhash/retrieval/binary_codes.h"
-#include "greedyhash/train/evaluation.h"
 
 namespace greedyhash {
 

@@ -4,11 +4,14 @@
 
 #include <c10/core/Device.h>
 
+#include "greedyhash/io/run_files.h"
+#include "greedyhash/model/checkpoint.h"
 #include "greedyhash/model/greedy_hash.h"
-#include "greedyhash/train/checkpoint.h"
-#include "greedyhash/train/trainer.h"
 
 namespace greedyhash {
+
+// Which checkpoint the apps use unless told, in words for their --help.
+inline constexpr const char* kDefaultCheckpointRule = "the run's best.pt, else last.pt";
 
 // best.pt when the run has one, else last.pt; greedyhash::Error when it has neither.
 std::filesystem::path default_checkpoint(const RunFiles& files);

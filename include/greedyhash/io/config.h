@@ -11,11 +11,11 @@
 namespace greedyhash {
 
 // Everything a run is configured by. Defaults are the paper's CIFAR-10 (I) protocol
-// (PROTOCOL.md); configs/cifar10-1_<bit>.json spell them out per bit length.
+// (docs/PROTOCOL.md section 1.4); configs/cifar10-1_<bit>.json spell them out per bit length.
 struct Config {
   int64_t bit = 48;
   std::string dataset = "cifar10-1";
-  std::string data_dir;
+  std::string data_dir = "data/cifar-10-batches-bin";
   int64_t input_size = 224;
   int64_t epochs = 50;
   int64_t batch_size = 32;
@@ -29,7 +29,7 @@ struct Config {
   std::string device = "auto";
   int64_t threads = 0;
   std::string output_dir = "output";
-  std::string pretrained;
+  std::string pretrained = "auto";
   int64_t train_limit = 0;
   int64_t query_per_class = 0;
   int64_t train_per_class = 0;
@@ -43,6 +43,18 @@ struct Config {
 
 enum class ConfigType { Int, Float, String };
 
+// The executables, as bits of a set: which of them take a key as a flag. greedyhash_train
+// takes every key; the others read a trained run's config.json and take only the keys
+// that change what they do (a training key given to them is an error, not ignored).
+enum ConfigApp : unsigned {
+  kTrainApp = 1u << 0,
+  kEvalApp = 1u << 1,
+  kPredictApp = 1u << 2,
+  kExportApp = 1u << 3,
+  kIndexApp = 1u << 4,
+  kSearchApp = 1u << 5,
+};
+
 // One configuration key: its JSON name (snake_case; the command-line flag is the
 // kebab-case form), type, help text, and how to read and write it on a Config. The
 // table of keys is the single place a key is defined: JSON parsing, validation, flags
@@ -53,6 +65,7 @@ struct ConfigKey {
   std::string help;
   std::function<void(Config&, const nlohmann::json&)> set;
   std::function<nlohmann::json(const Config&)> get;
+  unsigned apps = kTrainApp;  // the ConfigApp set that takes it as a flag
 };
 
 const std::vector<ConfigKey>& config_keys();
@@ -70,6 +83,17 @@ nlohmann::json parse_config_value(const ConfigKey& key, const std::string& text)
 
 // Reads a config file; a missing file, malformed JSON or a bad key is one-line error.
 Config load_config(const std::filesystem::path& path);
+
+// The bounds of the numeric keys that do not depend on the data: what AlexNet and this
+// machine can take. Checked with every config, before any work starts.
+inline constexpr int64_t kMaxInputSize = 1024;
+inline constexpr int64_t kMaxBatchSize = 65536;
+inline constexpr int64_t kMaxEpochs = 100000;
+inline constexpr int64_t kMaxCount = int64_t{1} << 40;  // image counts and per-class counts
+// Intra-op threads: this many per hardware thread at most. More only adds switching; far
+// more (thousands) stalls the machine before the first step.
+inline constexpr int64_t kThreadsPerCore = 4;
+int64_t max_threads();
 
 // Range checks across all keys; throws naming the key and source.
 void validate_config(const Config& config, const std::string& source);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -10,7 +11,7 @@ namespace greedyhash {
 // N hash codes of K bits each (1 <= K <= 1024), packed into 64-bit words.
 //
 // Bit j of a code is 1 when the code's j-th entry is +1, that is when h_j >= 0
-// (sign(0) = +1, as PROTOCOL.md requires). Bit j lives in word j / 64 at bit j % 64
+// (sign(0) = +1, docs/PROTOCOL.md section 1.2). Bit j lives in word j / 64 at bit j % 64
 // (least significant bit first); the unused high bits of the last word are always 0, so
 // the Hamming distance of two rows is the popcount of their XOR over all words.
 //
@@ -49,6 +50,9 @@ class BinaryCodes {
   // Row i as bytes_per_code() bytes in the FAISS layout. On a little-endian machine (the
   // only kind this project builds for) the words' bytes already are that layout.
   const uint8_t* row_bytes(int64_t i) const { return reinterpret_cast<const uint8_t*>(row(i)); }
+  // Row i as text: its row_bytes, first byte first, two lowercase hex digits each (the
+  // 48-bit code with only bit 0 set is "010000000000").
+  std::string hex(int64_t i) const;
   // All rows, size() * words_per_code() words.
   const uint64_t* data() const { return words_.data(); }
 

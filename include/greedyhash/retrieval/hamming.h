@@ -16,7 +16,7 @@ std::vector<int32_t> hamming_distances(const BinaryCodes& queries, int64_t query
                                        const BinaryCodes& database);
 
 // The database indices ranked for code `query`: ascending distance, ties by ascending
-// database index (the stable order PROTOCOL.md defines). A counting sort over the K + 1
+// database index (the stable order of docs/PROTOCOL.md section 3.1). A counting sort over the K + 1
 // possible distances: O(N + K) time, no comparison sort.
 std::vector<int64_t> hamming_ranking(const BinaryCodes& queries, int64_t query,
                                      const BinaryCodes& database);

@@ -8,7 +8,7 @@
 
 namespace greedyhash {
 
-// Retrieval metrics over Hamming ranking, as PROTOCOL.md defines them. An item is
+// Retrieval metrics over Hamming ranking, as docs/PROTOCOL.md section 3 defines them. An item is
 // relevant to a query when they share at least one label. Every function makes one pass
 // over the database per query (a few queries at a time), without any sort: the ranks
 // follow from per-distance counts (a counting sort). Memory is O(N + K) per worker thread,
@@ -46,8 +46,8 @@ struct PrecisionRecallCurve {
 };
 
 // Precision and recall when retrieving every item within Hamming radius `radius` (the
-// "P@H<=2" of HashNet, DPSH and others at radius 2), as PROTOCOL.md defines them. Unlike
-// PrecisionRecallCurve, both are means over all queries:
+// "P@H<=2" of HashNet, DPSH and others at radius 2), as docs/PROTOCOL.md section 3.5
+// defines them. Unlike PrecisionRecallCurve, both are means over all queries:
 // - a query that retrieves nothing has precision 0 (num_queries_retrieving_nothing of them);
 // - a query with no relevant item in the database has recall 0, as its AP is 0 in mAP.
 struct RadiusPrecisionRecall {

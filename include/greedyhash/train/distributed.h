@@ -59,11 +59,11 @@ class DistributedContext {
   // into buckets of at most `bucket_bytes` (a parameter larger than that gets a bucket
   // alone) and all buckets are reduced concurrently. A missing gradient counts as zeros,
   // so ranks that skipped a parameter still agree.
-  // Under FusedMomentumSGD, .grad holds m * buf + wd * p + g here, not g (see its header;
-  // grads_hold_momentum()). The mean is still exact because it is linear and m * buf +
-  // wd * p is the same on every rank (check_identical verifies the replicas each epoch):
-  // mean(m * buf + wd * p + g_r) = m * buf + wd * p + mean(g_r). Only linear maps of .grad
-  // are allowed between backward and step for that reason.
+  // Under FusedMomentumSGD, .grad holds m * buf + wd * p + g here, not g (see its header). The mean
+  // is still exact because it is linear and m * buf + wd * p is the same on every rank
+  // (check_identical verifies the replicas each epoch): mean(m * buf + wd * p + g_r) = m * buf + wd
+  // * p + mean(g_r). Only linear maps of .grad are allowed between backward and step for that
+  // reason.
   void average_gradients(const std::vector<at::Tensor>& parameters,
                          int64_t bucket_bytes = int64_t{25} << 20);
   // Concatenates every rank's `rows` (same shape on every rank) along dim 0 in rank

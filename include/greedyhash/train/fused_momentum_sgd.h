@@ -32,13 +32,11 @@ class FusedMomentumSGD : public torch::optim::SGD {
   FusedMomentumSGD(const FusedMomentumSGD&) = delete;
   FusedMomentumSGD& operator=(const FusedMomentumSGD&) = delete;
 
+  // Between the first parameter gradient of a backward pass and step(), .grad holds
+  // m * buf + wd * p + (the gradient so far), not the gradient. Code that reads gradients
+  // there must be linear in them (an all-reduce mean is; clipping or a norm is not) or
+  // must not run under this optimiser.
   torch::Tensor step(LossClosure closure = nullptr) override;
-
-  // True between the first parameter gradient of a backward pass and step(): .grad then
-  // holds m * buf + wd * p + (the gradient so far), not the gradient. Code that reads
-  // gradients there must be linear in them (an all-reduce mean is; clipping or a norm is
-  // not) or must not run under this optimiser.
-  bool grads_hold_momentum() const;
 
  private:
   void prepare();

@@ -5,8 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "greedyhash/data/run_data.h"
 #include "greedyhash/io/config.h"
-#include "greedyhash/train/run_data.h"
+#include "greedyhash/io/run_files.h"
 
 namespace spdlog {
 class logger;
@@ -15,22 +16,6 @@ class logger;
 namespace greedyhash {
 
 class DistributedContext;
-
-// File names inside a run folder.
-struct RunFiles {
-  explicit RunFiles(std::filesystem::path run_dir);
-  std::filesystem::path dir;
-  std::filesystem::path config;   // config.json: the resolved config
-  std::filesystem::path last;     // last.pt: weights after the latest epoch
-  std::filesystem::path best;     // best.pt: weights of the selected epoch (see Selection)
-  std::filesystem::path metrics;  // metrics.jsonl: one JSON object per epoch
-  std::filesystem::path log;      // train.log
-  std::filesystem::path lock;     // train.lock: held by the one training run writing here
-  // last_state-<epoch>.pt: optimiser and RNG state for --resume after `epoch`. Each epoch
-  // writes its own before last.pt moves to that epoch, and the older ones go after: a kill
-  // at any point leaves last.pt beside the state of its own epoch.
-  std::filesystem::path state(int64_t epoch) const;
-};
 
 struct TrainingSummary {
   int64_t first_epoch = 0;  // epochs already done before this call (resume)
@@ -41,8 +26,8 @@ struct TrainingSummary {
   nlohmann::json last_record;  // the last line of metrics.jsonl
 };
 
-// Trains GreedyHash as PROTOCOL.md describes (SGD, step LR, CE + alpha * quantisation)
-// on data.split's training images and writes the run folder: last.pt and its resume
+// Trains GreedyHash as docs/PROTOCOL.md section 1 describes (SGD, step LR, CE + alpha *
+// quantisation) on data.split's training images and writes the run folder: last.pt and its resume
 // state after every epoch, metrics.jsonl, and best.pt, the epoch with the highest mAP on
 // the set config.select names (the validation queries against the rest of the database,
 // or, for comparison with the public code, the test queries), evaluated every

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <c10/core/Device.h>
+#include <torch/optim/sgd.h>
+
+#include "greedyhash/data/batch_loader.h"
+#include "greedyhash/model/greedy_hash.h"
+#include "greedyhash/model/loss.h"
+
+namespace greedyhash {
+
+class DistributedContext;
+
+struct TrainingStepOptions {
+  double lr = 1e-3;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  double alpha = 0.1;
+  std::string precision = "fp32";  // "bf16": the forward pass under AutocastScope
+  c10::Device device = c10::Device(c10::kCPU);
+  bool multi_label = false;  // BCE on the multi-hot labels instead of cross-entropy
+  // FusedMomentumSGD (no separate gradient tensors: ~380 MB less for AlexNet) where it
+  // applies, that is with momentum; torch::optim::SGD otherwise or when false.
+  bool fused_optimizer = true;
+};
+
+// One SGD step of GreedyHash, as greedyhash_train takes it and the pipeline benchmark
+// measures it: forward at the step's precision, loss (docs/PROTOCOL.md section 1.3), backward,
+// the gradients' mean over ranks when data-parallel, the optimiser's step. The loss terms
+// stay on the device: reading them is the caller's choice (a host sync on a GPU).
+class TrainingStep {
+ public:
+  TrainingStep(GreedyHash model, const TrainingStepOptions& options,
+               DistributedContext* distributed = nullptr);
+
+  LossTerms operator()(const Batch& batch);
+
+  void set_learning_rate(double lr);
+  torch::optim::SGD& optimizer() { return *sgd_; }
+
+ private:
+  GreedyHash model_;
+  TrainingStepOptions options_;
+  DistributedContext* distributed_;
+  std::unique_ptr<torch::optim::SGD> sgd_;
+};
+
+}  // namespace greedyhash

@@ -1,0 +1,60 @@
+#include "greedyhash/train/training_step.h"
+
+#include <torch/torch.h>
+
+#include "greedyhash/data/image_dataset.h"
+#include "greedyhash/runtime/autocast.h"
+#include "greedyhash/train/distributed.h"
+#include "greedyhash/train/fused_momentum_sgd.h"
+
+namespace greedyhash {
+
+namespace {
+
+std::unique_ptr<torch::optim::SGD> make_sgd(std::vector<torch::Tensor> params,
+                                            const TrainingStepOptions& options) {
+  const auto sgd = torch::optim::SGDOptions(options.lr)
+                       .momentum(options.momentum)
+                       .weight_decay(options.weight_decay);
+  if (options.fused_optimizer && options.momentum > 0) {
+    return std::make_unique<FusedMomentumSGD>(std::move(params), sgd);
+  }
+  return std::make_unique<torch::optim::SGD>(std::move(params), sgd);
+}
+
+}  // namespace
+
+TrainingStep::TrainingStep(GreedyHash model, const TrainingStepOptions& options,
+                           DistributedContext* distributed)
+    : model_(std::move(model)),
+      options_(options),
+      distributed_(distributed),
+      sgd_(make_sgd(model_->parameters(), options)) {}
+
+LossTerms TrainingStep::operator()(const Batch& batch) {
+  const auto targets =
+      options_.multi_label ? batch.labels.to(torch::kFloat) : class_ids_of(batch.labels);
+  LossTerms terms;
+  {
+    AutocastScope autocast(options_.device, options_.precision);
+    const auto out = model_->forward(batch.images);
+    terms = greedy_hash_loss(out.logits.to(torch::kFloat), out.h.to(torch::kFloat), targets,
+                             options_.alpha);
+  }
+  sgd_->zero_grad();
+  terms.total.backward();
+  // The one use of gradients between backward and step. Under FusedMomentumSGD .grad
+  // holds momentum updates there; the mean over ranks is exact all the same
+  // (DistributedContext::average_gradients says why); anything not linear is not.
+  if (distributed_ != nullptr) distributed_->average_gradients(model_->parameters());
+  sgd_->step();
+  return terms;
+}
+
+void TrainingStep::set_learning_rate(double lr) {
+  for (auto& group : sgd_->param_groups()) {
+    static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+  }
+}
+
+}  // namespace greedyhash
