@@ -276,6 +276,12 @@ main() {
     echo "check_libtorch2: needs root (debootstrap, chroot, mount)" >&2
     exit 1
   fi
+  # The host needs debootstrap to make the root (not in install_deps.sh: the check is a
+  # developer's, not the build's).
+  if ! command -v debootstrap >/dev/null; then
+    echo "check_libtorch2: installing debootstrap"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap
+  fi
   mkdir -p "$debs"
   trap on_exit EXIT
   trap 'exit 130' INT

@@ -35,6 +35,9 @@ generator=()
 command -v ninja >/dev/null && [ ! -f build-fuzz/Makefile ] && generator=(-G Ninja)
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# Paths inside the checkout hashed as relative ones: a fresh clone elsewhere on this
+# machine reuses the objects (cmake/GreedyhashCcache.cmake does the same for build/).
+export CCACHE_BASEDIR="$PWD"
 cmake -S fuzz -B build-fuzz "${generator[@]}" "${launcher[@]}" -DCMAKE_CXX_COMPILER="$cxx" \
   -DCMAKE_BUILD_TYPE= >/dev/null
 cmake --build build-fuzz --parallel "$(nproc)" --target "${targets[@]/#/fuzz_}"
