@@ -37,9 +37,9 @@
 # for CUDA (GREEDYHASH_CUDA_TESTS_ON_CPU=1 for the tests; greedyhash_eval's 59,000-image
 # encoding is skipped) and 2 jobs: it checks the plumbing, not the speed. Its budget is
 # larger (BUDGET_S default 1500, the build's limit 1200 s): a cold build of the four
-# targets on 2 cores does not fit in the GPU run's 300 s. It compiles through ccache when
-# ccache is installed (cmake/GreedyhashCcache.cmake), so a second rehearsal builds in
-# seconds.
+# targets on 2 cores does not fit in the GPU run's 300 s (measured: 517 s). It compiles
+# through ccache when ccache is installed (cmake/GreedyhashCcache.cmake), which roughly
+# halved the build after build-gpu/ was removed.
 #
 # Environment: OUT (default build-gpu/out, or build-gpu/out-rehearse), BUDGET_S, PYTHON,
 # THREADS, JOBS, WORK_DIR (data and runs; default /tmp/greedyhash-gpu), TORCH_PREFIX
@@ -147,10 +147,17 @@ info() {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
   # A wheel ships neither Gloo's headers nor nccl.h (src/train/distributed.cpp builds the
   # backends it finds): say which the build will have.
-  local torch_dir
+  local torch_dir header
   torch_dir="$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')"
-  echo "gloo headers: $(ls -d "$torch_dir/include/gloo" 2>/dev/null || echo none)"
-  echo "nccl.h: $(ls "$torch_dir"/../nvidia/*/include/nccl.h 2>/dev/null || echo none)"
+  for header in gloo/algorithm.h nccl.h; do
+    # shellcheck disable=SC2046  # one -I per nvidia-* wheel's include folder
+    if echo "#include <$header>" | c++ -E -x c++ - -I"$torch_dir/include" \
+      $(ls -d "$torch_dir"/../nvidia/*/include 2>/dev/null | sed 's/^/-I/') >/dev/null 2>&1; then
+      echo "$header: found (that backend is built)"
+    else
+      echo "$header: not found (no such backend in this build)"
+    fi
+  done
   "$python" - <<'EOF'
 import json, os, torch
 cuda = torch.cuda.is_available()

@@ -242,8 +242,9 @@ configure() {
   in_root cmake -S /work/src -B /work/build "${options[@]}"
 }
 
+# -k 0: every source that fails is reported in one run, not only the first.
 build() {
-  in_root cmake --build /work/build --parallel "$jobs"
+  in_root cmake --build /work/build --parallel "$jobs" -- -k 0
 }
 
 # The suite in full; tests comparing with /usr/bin/python3 skip when it lacks a module,

@@ -1,6 +1,7 @@
 #include "greedyhash/serialize/state_dict.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <string>
 
