@@ -19,13 +19,16 @@
 #            (GREEDYHASH_WITH_OPENCV=OFF, vendored headers, GoogleTest built from source);
 #   tests    greedyhash_cuda_tests (CPU against CUDA results);
 #   ours_fp32, ours_bf16_cl   1 epoch + eval of CIFAR-10 (I) (5,000 train, 1,000 queries,
-#            59,000 database) at 224 px, 48 bits: fp32, then bf16 + channels-last;
+#            59,000 database) at 224 px, 48 bits: fp32, then bf16 + channels-last; then
+#            40 batches of the loader alone and 40 steps on one resident batch (where the
+#            epoch's time goes: "step_parts");
 #   python   the Python reference on the same GPU: 1 epoch of the same 5,000 images, then
 #            encoding 1,000 queries and 10,000 database images (throughput; its full
 #            59,000-image evaluation decodes JPEGs for a minute);
 #   resume_1, resume_2, eval   greedyhash_train --device cuda on 640 training images for
 #            1 epoch, then --resume to epoch 2 (must log "resuming after epoch 1"), then
-#            greedyhash_eval of that run on CUDA.
+#            greedyhash_eval of that run on CUDA;
+#   eval_cpu greedyhash_eval of the same checkpoint on the CPU (mAP within 1e-3 of CUDA's).
 # Writes $OUT/gpu_check.json (card, versions, per-step seconds and status, test counts,
 # figures, ratios, each target with pass/fail) and $OUT/log.txt (every step's output).
 # Exits 1 when a step failed or ran out of time (the JSON still holds what was measured);
@@ -34,8 +37,9 @@
 # Here, on the CPU:
 #   bench/gpu_check.sh --rehearse
 # runs the same steps with tiny sizes (64 px, a few hundred images), the CPU standing in
-# for CUDA (GREEDYHASH_CUDA_TESTS_ON_CPU=1 for the tests; greedyhash_eval's 59,000-image
-# encoding is skipped) and 2 jobs: it checks the plumbing, not the speed. Its budget is
+# for CUDA (GREEDYHASH_CUDA_TESTS_ON_CPU=1 for the tests; greedyhash_eval encodes the
+# 59,000 images at 64 px, about a minute each time) and 2 jobs: it checks the plumbing, not
+# the speed. Its budget is
 # larger (BUDGET_S default 1500, the build's limit 1200 s): a cold build of the four
 # targets on 2 cores does not fit in the GPU run's 300 s (measured: 517 s). It compiles
 # through ccache when ccache is installed (cmake/GreedyhashCcache.cmake), which roughly
@@ -98,12 +102,15 @@ work="${WORK_DIR:-/tmp/greedyhash-gpu}"
 build="$repo/build-gpu"
 # On the GPU machine (16 cores) the build takes a fraction of its 300 s; on 2 cores a cold
 # one does not fit in it.
+# The rehearsal's evaluation encodes the 59,000 database images on 2 cores (65 s at 64 px).
 if [[ "$mode" == gpu ]]; then
   budget="${BUDGET_S:-470}"
   build_limit=300
+  eval_limit=60
 else
   budget="${BUDGET_S:-1500}"
   build_limit=1200
+  eval_limit=150
 fi
 started=$(date +%s)
 logs="$work/logs"
@@ -202,9 +209,9 @@ cuda_tests() {
 
 # The pipeline benchmark; rehearsals keep a few hundred images at 64 px.
 bench_pipeline() {
-  local sizes=(--eval-batch-size 500)
+  local sizes=(--eval-batch-size 500 --breakdown-batches 40)
   [[ "$mode" == rehearse ]] && sizes=(--size 64 --train-images 96 --database-size 300
-    --query-size 30 --eval-batch-size 100 --warmup-batches 1)
+    --query-size 30 --eval-batch-size 100 --warmup-batches 1 --breakdown-batches 2)
   "$build/bench/greedyhash_bench_pipeline" --data-dir "$work/bin/cifar-10-batches-bin" \
     --device "$device" --threads "$threads" "${sizes[@]}" "$@"
 }
@@ -239,13 +246,20 @@ resume_2() {
   grep -q "resuming after epoch 1" "$work/resume-run/bit_48/train.log"
   [[ $(wc -l <"$work/resume-run/bit_48/metrics.jsonl") -eq 2 ]]
 }
-eval_run() {
-  "$build/apps/greedyhash_eval" --output-dir "$work/resume-run" --bit 48 --device "$device" \
+# greedyhash_eval of the resumed run on the device, then of the same checkpoint on the CPU
+# (the two mAPs are compared in the JSON); eval_on DEVICE NAME keeps eval.json as
+# eval_NAME.json.
+eval_on() {
+  set -e
+  "$build/apps/greedyhash_eval" --output-dir "$work/resume-run" --bit 48 --device "$1" \
     --threads "$threads"
+  cp "$work/resume-run/bit_48/eval.json" "$logs/eval_$2.json"
 }
+eval_run() { eval_on "$device" device; }
+eval_cpu() { eval_on cpu cpu; }
 
 export -f info data build_targets cuda_tests bench_pipeline ours_fp32 ours_bf16_cl \
-  python_reference train_run resume_1 resume_2 eval_run
+  python_reference train_run resume_1 resume_2 eval_on eval_run eval_cpu
 export repo deps mode python device jobs threads work build logs werror nice_cmd extra_cmake
 
 {
@@ -264,12 +278,8 @@ export repo deps mode python device jobs threads work build logs werror nice_cmd
       step ours_fp32 90 ours_fp32
       step ours_bf16_cl 90 ours_bf16_cl
       step python 120 python_reference
-      step resume_1 60 resume_1 && step resume_2 60 resume_2
-      if [[ "$mode" == gpu ]]; then
-        step eval 60 eval_run
-      else
-        printf 'eval\t0\t-1\tskipped: rehearsal (59,000 images on a CPU)\n' >>"$steps"
-      fi
+      step resume_1 60 resume_1 && step resume_2 60 resume_2 &&
+        step eval "$eval_limit" eval_run && step eval_cpu 150 eval_cpu
     fi
   fi
 } 2>&1 | tee "$logs/summary.log"
@@ -329,7 +339,7 @@ def figures(run):
     return {key: run.get(key) for key in (
         "train_img_per_s", "train_seconds", "encode_img_per_s", "eval_seconds", "map",
         "query_accuracy", "train_images", "database_size", "query_size", "peak_rss_mb",
-        "wall_seconds")} | {"epoch_seconds_steady": steady}
+        "wall_seconds", "step_parts")} | {"epoch_seconds_steady": steady}
 
 
 result = {"mode": mode, "budget_seconds": int(budget), "elapsed_seconds": int(elapsed),
@@ -358,6 +368,15 @@ if valid:
             "train_img_per_s": v["train_img_per_s"] / python["train_img_per_s"],
             "encode_img_per_s": v["encode_img_per_s"] / python["encode_img_per_s"]}
             for name, v in ((n, figures(r)) for n, r in ours.items() if r)}
+# greedyhash_eval of one checkpoint on the device and on the CPU: the same mAP within 1e-3.
+evals = {name: load("eval_" + name + ".json") for name in ("device", "cpu")}
+if all(evals.values()):
+    gap = abs(evals["device"]["map"] - evals["cpu"]["map"])
+    targets["eval_map_device_vs_cpu"] = {
+        "value": gap, "target": "<= 1e-3", "pass": gap <= 1e-3,
+        "map_device": evals["device"]["map"], "map_cpu": evals["cpu"]["map"],
+        "map_tie_aware_device": evals["device"]["map_tie_aware"],
+        "map_tie_aware_cpu": evals["cpu"]["map_tie_aware"]}
 if mode != "gpu":
     targets["note"] = "rehearsal: CPU and tiny sizes, pass/fail say nothing"
 result["targets"] = targets
