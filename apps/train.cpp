@@ -57,7 +57,8 @@ int train(const Config& config, const Config& worker_config, const RunFiles& fil
 
 int main(int argc, char** argv) {
   CLI::App app(
-      "Train GreedyHash (AlexNet + greedy sign hash layer) on CIFAR-10 or a list-file data set.\n"
+      "Train GreedyHash (a torchvision backbone, AlexNet by default, + the greedy sign hash\n"
+      "layer) on CIFAR-10 or a list-file data set.\n"
       "Settings come from --config (default configs/cifar10-1_<bit>.json; with --resume the\n"
       "run's config.json); every key can be overridden by the flag of the same name.\n"
       "Writes <output-dir>/bit_<bit>/: config.json, split.json, train.log, metrics.jsonl,\n"

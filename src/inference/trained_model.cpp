@@ -32,7 +32,7 @@ TrainedModel load_trained_model(const fs::path& checkpoint, int64_t bits, c10::D
   TrainedModel trained;
   trained.checkpoint = checkpoint;
   const CheckpointMeta meta = read_checkpoint_meta(checkpoint);
-  trained.model = GreedyHash(bits, meta.num_classes);
+  trained.model = GreedyHash(bits, meta.num_classes, meta.backbone);
   trained.meta = load_checkpoint(checkpoint, trained.model);
   trained.model->to(device);
   trained.model->eval();

@@ -89,10 +89,15 @@ std::vector<ConfigKey> make_keys() {
           kEncodingApps),
       key("output_dir", T::String, "folder under which the run folder bit_<K>/ is made",
           &Config::output_dir, kEveryApp),
+      key("backbone", T::String,
+          "alexnet, vgg16, resnet18, resnet34, resnet50 or resnet101 (torchvision's "
+          "architectures; the hash layer takes fc7's 4096 features or the ResNet's pooled "
+          "512 / 2048); recorded in the checkpoint",
+          &Config::backbone),
       key("pretrained", T::String,
-          "torchvision's ImageNet AlexNet weights (alexnet-owt-7be5be79.pth): a path, auto = "
-          "torchvision's cache ($TORCH_HOME/hub/checkpoints) when the file is there, empty = "
-          "random init",
+          "torchvision's ImageNet weights of the backbone (alexnet-owt-7be5be79.pth, "
+          "vgg16-397923af.pth, resnet50-0676ba61.pth, ...): a path, auto = torchvision's cache "
+          "($TORCH_HOME/hub/checkpoints) when the file is there, empty = random init",
           &Config::pretrained),
       key("train_limit", T::Int,
           "train on N of the training images, a subset drawn with the seed (0 = all)",
@@ -231,6 +236,7 @@ void validate_config(const Config& c, const std::string& source) {
   bound("bit", c.bit, 1, 1024);
   bound("input_size", c.input_size, 63, kMaxInputSize,
         " (AlexNet's smallest input is 63 px; the paper uses 224)");
+  if (c.backbone.empty()) fail("backbone", "must not be empty");
   bound("epochs", c.epochs, 0, kMaxEpochs);
   bound("batch_size", c.batch_size, 1, kMaxBatchSize);
   if (!(std::isfinite(c.lr) && c.lr > 0)) fail("lr", "must be a finite number > 0");

@@ -41,8 +41,8 @@ AlexNetImpl::AlexNetImpl() {
                      nn::Dropout(0.5), AccumulatingLinear(kFeatureDim, kFeatureDim), relu()));
 }
 
-torch::Tensor AlexNetImpl::forward(const torch::Tensor& x) {
-  auto y = avgpool->forward(features->forward(x));
+torch::Tensor AlexNetImpl::forward(const torch::Tensor& images) {
+  auto y = avgpool->forward(features->forward(images));
   return classifier->forward(y.flatten(1));
 }
 

@@ -78,17 +78,26 @@ CheckpointMeta parse_meta(const TorchSaveDict& dict, const fs::path& file) {
   } else {
     meta.selection = "query";
   }
+  if (version >= 3) {
+    const auto& backbone = entry(dict, "backbone", file);
+    if (!backbone.isString()) {
+      throw Error(file.string() + ": not a greedyhash checkpoint (\"backbone\" must be a string)");
+    }
+    meta.backbone = backbone.toStringRef();
+  }
   return meta;
 }
 
 }  // namespace
 
 void save_checkpoint(const fs::path& file, const GreedyHash& model, const CheckpointMeta& meta) {
-  if (meta.bits != model->bits() || meta.num_classes != model->num_classes()) {
-    throw std::invalid_argument("save_checkpoint: metadata says " + std::to_string(meta.bits) +
-                                " bits / " + std::to_string(meta.num_classes) +
-                                " classes but the model has " + std::to_string(model->bits()) +
-                                " / " + std::to_string(model->num_classes()));
+  if (meta.bits != model->bits() || meta.num_classes != model->num_classes() ||
+      meta.backbone != model->backbone->name()) {
+    throw std::invalid_argument(
+        "save_checkpoint: metadata says " + std::to_string(meta.bits) + " bits / " +
+        std::to_string(meta.num_classes) + " classes / " + meta.backbone + " but the model has " +
+        std::to_string(model->bits()) + " / " + std::to_string(model->num_classes()) + " / " +
+        model->backbone->name());
   }
   TorchSaveDict entries("Entry");
   for (const auto& tensor : model_tensors(model)) entries.insert(tensor.key(), tensor.value());
@@ -99,6 +108,7 @@ void save_checkpoint(const fs::path& file, const GreedyHash& model, const Checkp
   entries.insert("map", meta.map);
   entries.insert("config", meta.config_json);
   entries.insert("selection", meta.selection);
+  entries.insert("backbone", meta.backbone);
   entries.insert("format_version", kCheckpointFormatVersion);
   write_torch_save_dict(file, entries);
 }
@@ -121,6 +131,11 @@ CheckpointMeta load_checkpoint(const fs::path& file, GreedyHash& model) {
     throw Error("checkpoint " + name + " was trained for " + std::to_string(meta.num_classes) +
                 " classes but the data set has " + std::to_string(model->num_classes()) +
                 "; use a checkpoint trained on this data set");
+  }
+  if (meta.backbone != model->backbone->name()) {
+    throw Error("checkpoint " + name + " holds a " + meta.backbone + " model but --backbone " +
+                model->backbone->name() + " was requested; pass --backbone " + meta.backbone +
+                " or another checkpoint");
   }
   const StateDict targets = model_tensors(model);
   StateDict source("Tensor");

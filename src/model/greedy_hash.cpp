@@ -9,7 +9,7 @@ namespace greedyhash {
 
 namespace nn = torch::nn;
 
-GreedyHashImpl::GreedyHashImpl(int64_t bits, int64_t num_classes)
+GreedyHashImpl::GreedyHashImpl(int64_t bits, int64_t num_classes, const std::string& backbone_name)
     : bits_(bits), num_classes_(num_classes) {
   if (bits < 1 || bits > 1024) {
     throw Error("bit length must be in 1..1024, got " + std::to_string(bits));
@@ -17,13 +17,11 @@ GreedyHashImpl::GreedyHashImpl(int64_t bits, int64_t num_classes)
   if (num_classes < 1) {
     throw Error("number of classes must be >= 1, got " + std::to_string(num_classes));
   }
-  backbone = AlexNet();
-  register_module("features", backbone->features);
-  register_module("avgpool", backbone->avgpool);
-  register_module("classifier", backbone->classifier);
-  hash_layer = register_module("hash_layer", nn::Linear(AlexNetImpl::kFeatureDim, bits));
-  code_classifier = register_module(
-      "code_classifier", nn::Linear(nn::LinearOptions(bits, num_classes).bias(false)));
+  backbone = make_backbone(backbone_name);
+  for (const auto& child : backbone->named_children()) register_module(child.key(), child.value());
+  hash_layer = register_module("hash_layer", nn::Linear(backbone->feature_dim(), bits));
+  code_classifier = register_module("code_classifier",
+                                    nn::Linear(nn::LinearOptions(bits, num_classes).bias(false)));
 }
 
 GreedyHashOutput GreedyHashImpl::forward(const torch::Tensor& images) {

@@ -9,16 +9,30 @@
 
 namespace greedyhash {
 
-void load_imagenet_weights(AlexNet& backbone, const std::filesystem::path& file) {
-  // The backbone's own parameter names are torchvision's, and it has no classifier.6:
-  // its parameter list is exactly the set of entries to load.
-  copy_named_tensors(read_state_dict(file), backbone->named_parameters(), file);
+void load_imagenet_weights(BackboneImpl& backbone, const std::filesystem::path& file) {
+  // The backbone's own names are torchvision's, and it has no final 1000-class layer: its
+  // parameters and buffers are exactly the entries to load.
+  const StateDict source = read_state_dict(file);
+  StateDict targets = backbone.named_parameters();
+  for (const auto& buffer : backbone.named_buffers()) {
+    const bool counter =
+        buffer.key().size() >= 20 &&
+        buffer.key().compare(buffer.key().size() - 20, 20, ".num_batches_tracked") == 0;
+    if (!counter || source.contains(buffer.key())) targets.insert(buffer.key(), buffer.value());
+  }
+  try {
+    copy_named_tensors(source, targets, file);
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + "; --backbone " + backbone.name() +
+                " takes torchvision's " + backbone.name() + " weights (" +
+                torchvision_weight_files(backbone.name()).front() + ")");
+  }
 }
 
 void load_imagenet_weights(GreedyHash& model, const std::filesystem::path& file) {
   // GreedyHash registers the backbone's submodules as its own, so these are the same
   // tensors the model trains.
-  load_imagenet_weights(model->backbone, file);
+  load_imagenet_weights(*model->backbone, file);
 }
 
 namespace {
@@ -44,12 +58,14 @@ std::filesystem::path torch_hub_checkpoint_dir() {
 }
 
 std::optional<std::filesystem::path> resolve_pretrained(const std::string& setting,
-                                                        const std::string& cached_name) {
+                                                        const std::string& backbone) {
   if (setting.empty()) return std::nullopt;
   if (setting != "auto") return std::filesystem::path(setting);
-  const auto cached = torch_hub_checkpoint_dir() / cached_name;
-  if (!std::filesystem::is_regular_file(cached)) return std::nullopt;
-  return cached;
+  for (const auto& name : torchvision_weight_files(backbone)) {
+    const auto cached = torch_hub_checkpoint_dir() / name;
+    if (std::filesystem::is_regular_file(cached)) return cached;
+  }
+  return std::nullopt;
 }
 
 std::string checked_weights_sha256(const std::filesystem::path& file) {

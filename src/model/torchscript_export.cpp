@@ -12,12 +12,10 @@ namespace greedyhash {
 
 namespace {
 
-// The forward pass of AlexNetImpl and GreedyHashImpl in eval mode, op for op (the same
-// ATen kernels, so the results agree to rounding). Sequential children are reached with
-// getattr because "0" is not an identifier.
-constexpr const char* kForward = R"JIT(
-def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
-    assert x.dim() == 4 and x.size(1) == 3, "expected a float batch N x 3 x S x S"
+// The forward pass of each backbone and of GreedyHashImpl in eval mode, op for op (the
+// same ATen kernels, so the results agree to rounding). Sequential children are reached
+// with getattr because "0" is not an identifier.
+constexpr const char* kAlexNetFeatures = R"JIT(
     f0 = getattr(self.features, "0")
     f3 = getattr(self.features, "3")
     f6 = getattr(self.features, "6")
@@ -36,11 +34,96 @@ def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
     c4 = getattr(self.classifier, "4")
     x = torch.relu(torch.linear(x, c1.weight, c1.bias))
     x = torch.relu(torch.linear(x, c4.weight, c4.bias))
+)JIT";
+
+constexpr const char* kHead = R"JIT(
     h = torch.linear(x, self.hash_layer.weight, self.hash_layer.bias)
     codes = torch.where(h >= 0, torch.ones_like(h), torch.full_like(h, -1.0))
     logits = torch.linear(codes, self.code_classifier.weight)
     return codes, logits
 )JIT";
+
+// VGG-16: a 3 x 3 convolution + ReLU per weight of features, a 2 x 2 pool between blocks
+// (after the convolutions at torchvision's indices 2, 7, 14, 21 and 28).
+std::string vgg16_features(const GreedyHash& model) {
+  std::string code;
+  const auto parameters = model->named_parameters();
+  for (int index = 0; index <= 30; ++index) {
+    const std::string name = "features." + std::to_string(index);
+    if (parameters.contains(name + ".weight")) {
+      code += "    f = getattr(self.features, \"" + std::to_string(index) + "\")\n" +
+              "    x = torch.relu(torch.conv2d(x, f.weight, f.bias, [1, 1], [1, 1]))\n";
+    } else if (index == 4 || index == 9 || index == 16 || index == 23 || index == 30) {
+      code += "    x = torch.max_pool2d(x, [2, 2], [2, 2])\n";
+    }
+  }
+  return code + R"JIT(    x = torch.flatten(torch.adaptive_avg_pool2d(x, [7, 7]), 1)
+    c0 = getattr(self.classifier, "0")
+    c3 = getattr(self.classifier, "3")
+    x = torch.relu(torch.linear(x, c0.weight, c0.bias))
+    x = torch.relu(torch.linear(x, c3.weight, c3.bias))
+)JIT";
+}
+
+// "conv(x) then BatchNorm (eval mode)" for the module path `m` (conv `m.convN`, norm
+// `m.bnN`, or a downsample's "0" and "1").
+std::string conv_bn(const std::string& input, const std::string& conv, const std::string& bn,
+                    int64_t kernel, int64_t stride) {
+  const std::string s = std::to_string(stride);
+  const std::string p = std::to_string(kernel / 2);
+  return "torch.batch_norm(torch.conv2d(" + input + ", " + conv + ".weight, None, [" + s + ", " +
+         s + "], [" + p + ", " + p + "]), " + bn + ".weight, " + bn + ".bias, " + bn +
+         ".running_mean, " + bn + ".running_var, False, 0.1, 1e-05, True)";
+}
+
+// ResNets: the blocks read off the parameter names (conv3 marks a Bottleneck, downsample
+// a projected shortcut); the first block of layer2..4 has stride 2, on its 3 x 3
+// convolution (conv1 of a BasicBlock, conv2 of a Bottleneck) and on the shortcut.
+std::string resnet_features(const GreedyHash& model) {
+  const auto parameters = model->named_parameters();
+  std::string code = "    x = torch.relu(" + conv_bn("x", "self.conv1", "self.bn1", 7, 2) +
+                     ")\n    x = torch.max_pool2d(x, [3, 3], [2, 2], [1, 1])\n";
+  for (int layer = 1; layer <= 4; ++layer) {
+    for (int block = 0;; ++block) {
+      const std::string path = "layer" + std::to_string(layer) + "." + std::to_string(block);
+      if (!parameters.contains(path + ".conv1.weight")) break;
+      const bool bottleneck = parameters.contains(path + ".conv3.weight");
+      const int64_t stride = layer > 1 && block == 0 ? 2 : 1;
+      code += "    b = getattr(self.layer" + std::to_string(layer) + ", \"" +
+              std::to_string(block) + "\")\n";
+      if (bottleneck) {
+        code += "    y = torch.relu(" + conv_bn("x", "b.conv1", "b.bn1", 1, 1) + ")\n";
+        code += "    y = torch.relu(" + conv_bn("y", "b.conv2", "b.bn2", 3, stride) + ")\n";
+        code += "    y = " + conv_bn("y", "b.conv3", "b.bn3", 1, 1) + "\n";
+      } else {
+        code += "    y = torch.relu(" + conv_bn("x", "b.conv1", "b.bn1", 3, stride) + ")\n";
+        code += "    y = " + conv_bn("y", "b.conv2", "b.bn2", 3, 1) + "\n";
+      }
+      if (parameters.contains(path + ".downsample.0.weight")) {
+        code += "    d0 = getattr(b.downsample, \"0\")\n    d1 = getattr(b.downsample, \"1\")\n";
+        code += "    x = torch.relu(y + " + conv_bn("x", "d0", "d1", 1, stride) + ")\n";
+      } else {
+        code += "    x = torch.relu(y + x)\n";
+      }
+    }
+  }
+  return code + "    x = torch.flatten(torch.adaptive_avg_pool2d(x, [1, 1]), 1)\n";
+}
+
+std::string forward_source(const GreedyHash& model) {
+  const std::string name = model->backbone->name();
+  std::string features;
+  if (name == "alexnet") {
+    features = kAlexNetFeatures;
+  } else if (name == "vgg16") {
+    features = vgg16_features(model);
+  } else {
+    features = resnet_features(model);
+  }
+  return "def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:\n"
+         "    assert x.dim() == 4 and x.size(1) == 3, \"expected a float batch N x 3 x S x S\"\n" +
+         features + kHead;
+}
 
 class ModuleBuilder {
  public:
@@ -54,8 +137,9 @@ class ModuleBuilder {
     return m;
   }
 
-  // The submodule for every dotted prefix of the model's parameter names.
-  void add_parameter(torch::jit::Module& root, const std::string& name, const at::Tensor& value) {
+  // The submodule for every dotted prefix of the model's parameter and buffer names.
+  void add_tensor(torch::jit::Module& root, const std::string& name, const at::Tensor& value,
+                  bool is_buffer) {
     torch::jit::Module parent = root;
     std::string path;
     size_t start = 0;
@@ -66,8 +150,7 @@ class ModuleBuilder {
       parent = parent.attr(child).toModule();
       start = dot + 1;
     }
-    parent.register_parameter(name.substr(start), value.detach().to(at::kCPU).clone(),
-                              /*is_buffer=*/false);
+    parent.register_parameter(name.substr(start), value.detach().to(at::kCPU).clone(), is_buffer);
   }
 
  private:
@@ -80,11 +163,17 @@ torch::jit::Module export_torchscript(const GreedyHash& model) {
   ModuleBuilder builder;
   torch::jit::Module root = builder.module("GreedyHash");
   for (const auto& item : model->named_parameters()) {
-    builder.add_parameter(root, item.key(), item.value());
+    builder.add_tensor(root, item.key(), item.value(), /*is_buffer=*/false);
+  }
+  // BatchNorm's running statistics (num_batches_tracked is not used in eval mode).
+  for (const auto& item : model->named_buffers()) {
+    if (item.value().is_floating_point()) {
+      builder.add_tensor(root, item.key(), item.value(), /*is_buffer=*/true);
+    }
   }
   root.register_attribute("bits", c10::IntType::get(), model->bits());
   root.register_attribute("num_classes", c10::IntType::get(), model->num_classes());
-  root.define(kForward);
+  root.define(forward_source(model));
   root.eval();
   return root;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "greedyhash/error.h"
+#include "greedyhash/model/backbone.h"
 #include "greedyhash/model/training_memory.h"
 
 namespace greedyhash {
@@ -27,11 +28,14 @@ int64_t physical_memory_bytes() {
 }
 
 void check_training_memory(const Config& config, c10::Device device, int64_t memory_bytes) {
+  check_backbone_name(config.backbone);
   if (!device.is_cpu() || memory_bytes <= 0) return;
-  const int64_t per_image = training_bytes_per_image(config.input_size);
-  const int64_t needed = config.batch_size * per_image + training_model_bytes(config.bit);
+  const int64_t per_image = training_bytes_per_image(config.backbone, config.input_size);
+  const int64_t needed =
+      config.batch_size * per_image + training_model_bytes(config.backbone, config.bit);
   if (needed <= memory_bytes) return;
-  throw Error("--batch-size " + std::to_string(config.batch_size) + " at --input-size " +
+  throw Error("--backbone " + config.backbone + " with --batch-size " +
+              std::to_string(config.batch_size) + " at --input-size " +
               std::to_string(config.input_size) + " needs about " + gigabytes(needed) +
               " to train (" + gigabytes(per_image) + " per image), more than this machine's " +
               gigabytes(memory_bytes) + "; lower --batch-size or --input-size");

@@ -180,24 +180,25 @@ class Training {
  private:
   GreedyHash build_model() {
     torch::manual_seed(static_cast<uint64_t>(config_.seed));
-    GreedyHash model(config_.bit, data_.dataset.num_classes());
-    if (const auto weights = resolve_pretrained(config_.pretrained)) {
+    GreedyHash model(config_.bit, data_.dataset.num_classes(), config_.backbone);
+    const std::string& hub_file = torchvision_weight_files(config_.backbone).front();
+    if (const auto weights = resolve_pretrained(config_.pretrained, config_.backbone)) {
       // The reader's errors first (no such file, not a torch.save file, damaged records),
       // then the digest its name promises.
       load_imagenet_weights(model, *weights);
       const std::string digest = checked_weights_sha256(*weights);
-      log_.info("backbone initialised from ImageNet weights {} (SHA-256 {}...)", weights->string(),
-                digest.substr(0, 12));
+      log_.info("{} backbone initialised from ImageNet weights {} (SHA-256 {}...)",
+                config_.backbone, weights->string(), digest.substr(0, 12));
     } else if (config_.pretrained == "auto") {
       log_.warn(
-          "--pretrained auto: no {} in {} (torchvision's cache): the backbone starts from "
+          "--pretrained auto: no {} in {} (torchvision's cache): the {} backbone starts from "
           "random initialisation; the paper's mAP needs those ImageNet weights",
-          kTorchvisionAlexNetFile, torch_hub_checkpoint_dir().string());
+          hub_file, torch_hub_checkpoint_dir().string(), config_.backbone);
     } else {
       log_.warn(
-          "no --pretrained weights: the backbone starts from random initialisation; the "
-          "paper's mAP needs torchvision's ImageNet AlexNet ({})",
-          kTorchvisionAlexNetFile);
+          "no --pretrained weights: the {} backbone starts from random initialisation; the "
+          "paper's mAP needs torchvision's ImageNet weights ({})",
+          config_.backbone, hub_file);
     }
     model->to(device_);
     use_channels_last(*model);
@@ -379,7 +380,7 @@ class Training {
   void save_epoch(int64_t epochs_done, json record, const std::optional<Evaluation>& evaluation) {
     CheckpointMeta meta{
         config_.bit,  data_.dataset.num_classes(),    config_.input_size, epochs_done,
-        std::nan(""), config_to_json(config_).dump(), "last epoch"};
+        std::nan(""), config_to_json(config_).dump(), "last epoch",       config_.backbone};
     if (evaluation) {
       meta.map = evaluation->retrieval.map.map;
       add_evaluation(record, *evaluation);

@@ -1066,5 +1066,57 @@ TEST(E2E, DistributedKilledWorkerStopsTheOther) {
   remove_if_passed({out});
 }
 
+// Another backbone through every app: trained with --backbone resnet18, then eval,
+// predict, export, index and search take it from the checkpoint (no flag repeated); the
+// exported module computes the library model's codes. A bad --backbone is refused before
+// anything is written.
+TEST(E2E, EveryAppTakesTheBackboneFromTheCheckpoint) {
+  make_data();
+  const fs::path out = kWork / "resnet18";
+  fs::remove_all(out);
+  const std::string run_flags = " --bit 12 --output-dir " + out.string();
+  auto r = run(bin("greedyhash_train") + common_flags(out) +
+               " --backbone resnet152 --epochs 1 --pretrained ''");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(error_line(r).find("unknown backbone 'resnet152'"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out)) << "nothing is written for a bad --backbone";
+
+  r = run(bin("greedyhash_train") + common_flags(out) +
+          " --backbone resnet18 --epochs 1 --eval-every 1 --pretrained ''");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const fs::path run_dir = out / "bit_12";
+  EXPECT_EQ(read_checkpoint_meta(run_dir / "best.pt").backbone, "resnet18");
+  EXPECT_NE(r.output.find("resnet18 backbone starts from random initialisation"), std::string::npos)
+      << r.output;
+
+  r = run(bin("greedyhash_eval") + run_flags);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(read_json(run_dir / "eval.json")["num_database"], 36);
+  r = run(bin("greedyhash_predict") + run_flags + " --pic_id 5 --topk 4");
+  ASSERT_EQ(r.status, 0) << r.output;
+
+  const fs::path exported = out / "model.pt";
+  r = run(bin("greedyhash_export") + run_flags + " --output " + exported.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto module = torch::jit::load(exported.string());
+  GreedyHash model(12, 3, "resnet18");
+  load_checkpoint(run_dir / "best.pt", model);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto input = torch::randn({3, 3, 64, 64});
+  const auto codes = module.forward({input}).toTuple()->elements()[0].toTensor();
+  EXPECT_TRUE(torch::equal(codes, model->forward(input).codes));
+
+  if (faiss_available()) {
+    r = run(bin("greedyhash_index") + run_flags);
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto searched = run(bin("greedyhash_search") + " --index " +
+                              (run_dir / "database.faiss").string() + " --pic_id 5 --topk 4");
+    ASSERT_EQ(searched.status, 0) << searched.output;
+    EXPECT_EQ(result_lines(searched.output).size(), 4u) << searched.output;
+  }
+  remove_if_passed({out});
+}
+
 }  // namespace
 }  // namespace greedyhash

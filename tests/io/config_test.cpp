@@ -79,6 +79,7 @@ TEST(Config, KeysAreTheFixedInterfaceNames) {
                                              "device",
                                              "threads",
                                              "output_dir",
+                                             "backbone",
                                              "pretrained",
                                              "train_limit",
                                              "query_per_class",

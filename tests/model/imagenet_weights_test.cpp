@@ -94,9 +94,11 @@ TEST(ImagenetWeights, MissingEntryNamesTheKeyAndItsShape) {
   write_torch_save_dict(file, entries);
 
   GreedyHash model(12, 10);
-  const auto before = model->backbone->features->named_parameters()["0.weight"].clone();
-  EXPECT_EQ(error_of(model, file),
-            file.string() + ": no entry features.3.weight (expected shape [192, 64, 5, 5])");
+  const auto before = model->named_parameters()["features.0.weight"].clone();
+  EXPECT_EQ(
+      error_of(model, file),
+      file.string() + ": no entry features.3.weight (expected shape [192, 64, 5, 5])" +
+          "; --backbone alexnet takes torchvision's alexnet weights (alexnet-owt-7be5be79.pth)");
   // The check precedes any copy: the model keeps its weights.
   EXPECT_TRUE(torch::equal(model->named_parameters()["features.0.weight"], before));
 }
@@ -110,8 +112,10 @@ TEST(ImagenetWeights, ShapeMismatchNamesTheKeyAndBothShapes) {
   write_torch_save_dict(file, entries);
 
   GreedyHash model(12, 10);
-  EXPECT_EQ(error_of(model, file),
-            file.string() + ": entry features.0.bias has shape [65] but the model expects [64]");
+  EXPECT_EQ(
+      error_of(model, file),
+      file.string() + ": entry features.0.bias has shape [65] but the model expects [64]" +
+          "; --backbone alexnet takes torchvision's alexnet weights (alexnet-owt-7be5be79.pth)");
 }
 
 TEST(ImagenetWeights, NotAStateDictNamesTheFile) {
@@ -150,7 +154,7 @@ TEST(PretrainedWeights, AutoFindsTheCachedFileOnlyWhenItIsThere) {
   EXPECT_EQ(resolve_pretrained(""), std::nullopt);
   EXPECT_EQ(resolve_pretrained("auto"), std::nullopt);
   EXPECT_EQ(resolve_pretrained("/some/weights.pth"), fs::path("/some/weights.pth"));
-  const auto cached = folder / "hub" / "checkpoints" / kTorchvisionAlexNetFile;
+  const auto cached = folder / "hub" / "checkpoints" / "alexnet-owt-7be5be79.pth";
   fs::create_directories(cached.parent_path());
   std::ofstream(cached) << "x";
   EXPECT_EQ(resolve_pretrained("auto"), cached);

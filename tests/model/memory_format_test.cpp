@@ -22,11 +22,12 @@ TEST(MemoryFormat, ChannelsLastKeepsParametersValuesAndOutputs) {
   converted->eval();
   // The optimiser is built before the conversion: it must still own the model's tensors.
   torch::optim::SGD sgd(converted->parameters(), torch::optim::SGDOptions(0.1));
-  const auto* impl_before = converted->backbone->features->parameters()[0].unsafeGetTensorImpl();
+  const auto* impl_before =
+      converted->named_parameters()["features.0.weight"].unsafeGetTensorImpl();
 
   use_channels_last(*converted);
 
-  const auto conv_weight = converted->backbone->features->parameters()[0];
+  const auto conv_weight = converted->named_parameters()["features.0.weight"];
   EXPECT_EQ(conv_weight.unsafeGetTensorImpl(), impl_before);
   for (const auto& p : converted->parameters()) {
     if (p.dim() == 4) {

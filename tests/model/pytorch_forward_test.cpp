@@ -55,7 +55,7 @@ TEST(PytorchForward, MatchesTorchvisionAlexNetWithTheHashHead) {
   // The same weights in the pre-1.6 (legacy) torch.save format load to the same tensors.
   GreedyHash legacy(model->bits(), model->num_classes());
   load_imagenet_weights(legacy, inputs.folder / "alexnet_legacy.pth");
-  const auto loaded = model->backbone->named_parameters();
+  const auto loaded = model->named_parameters();
   for (const auto& item : legacy->backbone->named_parameters()) {
     EXPECT_TRUE(torch::equal(item.value(), loaded[item.key()])) << item.key();
   }

@@ -75,7 +75,7 @@ json.dump(out, open(sys.argv[2], "w"))
 
   std::vector<std::string> keys = (*model_)->named_parameters().keys();
   for (const char* meta_key : {"bit", "num_classes", "input_size", "epoch", "map", "config",
-                               "selection", "format_version"}) {
+                               "selection", "backbone", "format_version"}) {
     keys.push_back(meta_key);
   }
   EXPECT_EQ(seen["keys"].get<std::vector<std::string>>(), keys);
@@ -86,7 +86,8 @@ json.dump(out, open(sys.argv[2], "w"))
                                         {"map", 0.8125},
                                         {"config", R"({"bit": 32, "lr": 0.001})"},
                                         {"selection", "validation"},
-                                        {"format_version", 2}};
+                                        {"backbone", "alexnet"},
+                                        {"format_version", 3}};
   EXPECT_EQ(seen["meta"], expected_meta);
   // torchvision's AlexNet takes the backbone by name: only its 1000-way layer is missing.
   EXPECT_EQ(seen["missing"], nlohmann::json::array({"classifier.6.bias", "classifier.6.weight"}));

@@ -29,6 +29,7 @@ struct Config {
   std::string device = "auto";
   int64_t threads = 0;
   std::string output_dir = "output";
+  std::string backbone = "alexnet";
   std::string pretrained = "auto";
   int64_t train_limit = 0;
   int64_t query_per_class = 0;

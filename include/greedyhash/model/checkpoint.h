@@ -9,7 +9,7 @@
 namespace greedyhash {
 
 // Version of the checkpoint layout below; readers refuse newer ones.
-inline constexpr int64_t kCheckpointFormatVersion = 2;
+inline constexpr int64_t kCheckpointFormatVersion = 3;
 
 // What a checkpoint records besides the weights.
 struct CheckpointMeta {
@@ -26,18 +26,20 @@ struct CheckpointMeta {
   // queries, as the public code chooses) or "last epoch" (last.pt). Format 1 files,
   // which predate the entry, were chosen on the test queries.
   std::string selection = "last epoch";
+  // The model's backbone (entry "backbone", from format 3; older files are AlexNet's).
+  std::string backbone = "alexnet";
 };
 
 // A checkpoint is one torch.save-compatible file that Python reads with
 // `torch.load(path)` as a plain dict (also with weights_only=True, PyTorch's default
 // from 2.6, on PyTorch >= 2; 1.13's restricted loader cannot read float values yet):
 //   every parameter and buffer of the model, by name -> CPU tensor. The backbone keeps
-//     torchvision's names (features.0.weight, ..., classifier.4.bias), so
-//     torchvision.models.alexnet().load_state_dict(ckpt, strict=False) takes them;
+//     torchvision's names (features.0.weight, ..., classifier.4.bias for AlexNet), so
+//     e.g. torchvision.models.alexnet().load_state_dict(ckpt, strict=False) takes them;
 //     then hash_layer.weight, hash_layer.bias, code_classifier.weight;
 //   "bit", "num_classes", "input_size", "epoch" (int), "map" (float), "config" (str),
-//     "selection" (str, from format 2), "format_version" (int). These names have no dot, so they
-//     never clash with a parameter name.
+//     "selection" (str, from format 2), "backbone" (str, from format 3), "format_version" (int).
+//     These names have no dot, so they never clash with a parameter name.
 // Written through write_file_atomically: a crash leaves the old file or the new one.
 // meta.bits and meta.num_classes must equal the model's (std::invalid_argument if not).
 void save_checkpoint(const std::filesystem::path& file, const GreedyHash& model,
@@ -52,8 +54,8 @@ CheckpointMeta read_checkpoint_meta(const std::filesystem::path& file);
 // Loads a checkpoint into `model` (on whatever device it is) and returns its metadata.
 // A checkpoint for another code length or class count is a greedyhash::Error such as
 // "checkpoint F has 32-bit codes but --bit 48 was requested; pass --bit 32 or another
-// checkpoint"; so is a missing entry, a shape mismatch or an unexpected tensor. On error
-// the model is left unchanged.
+// checkpoint"; so is another backbone, a missing entry, a shape mismatch or an unexpected
+// tensor. On error the model is left unchanged.
 CheckpointMeta load_checkpoint(const std::filesystem::path& file, GreedyHash& model);
 
 }  // namespace greedyhash

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <memory>
+#include <string>
+
 #include <torch/nn/modules/linear.h>
 
-#include "greedyhash/model/alexnet.h"
+#include "greedyhash/model/backbone.h"
 
 namespace greedyhash {
 
@@ -12,22 +15,25 @@ struct GreedyHashOutput {
   torch::Tensor codes;   // N x K, sign(h) in {-1, +1}
 };
 
-// AlexNet -> hash layer (4096 -> K) -> GreedySign -> classifier (K -> C, no bias).
+// Backbone (AlexNet by default; backbone.h) -> hash layer (features -> K) -> GreedySign
+// -> classifier (K -> C, no bias).
 //
 // Parameter names: the backbone's submodules are registered directly on this module, so
-// the backbone keeps torchvision's names (features.0.weight, classifier.1.weight, ...)
-// in state dicts and checkpoints; the two new layers are hash_layer.{weight,bias} and
-// code_classifier.weight.
+// the backbone keeps torchvision's names (features.0.weight, classifier.1.weight, ...;
+// conv1.weight, layer1.0.bn1.running_mean, ... for the ResNets) in state dicts and
+// checkpoints; the two new layers are hash_layer.{weight,bias} and code_classifier.weight.
 class GreedyHashImpl : public torch::nn::Module {
  public:
-  GreedyHashImpl(int64_t bits, int64_t num_classes);
+  GreedyHashImpl(int64_t bits, int64_t num_classes, const std::string& backbone = "alexnet");
 
   GreedyHashOutput forward(const torch::Tensor& images);
 
   int64_t bits() const { return bits_; }
   int64_t num_classes() const { return num_classes_; }
 
-  AlexNet backbone{nullptr};
+  // The backbone's submodules are this module's too (train(), to() and parameters()
+  // reach them through this module).
+  std::shared_ptr<BackboneImpl> backbone;
   torch::nn::Linear hash_layer{nullptr};
   torch::nn::Linear code_classifier{nullptr};
 
