@@ -31,6 +31,16 @@ TrainingStep::TrainingStep(GreedyHash model, const TrainingStepOptions& options,
       distributed_(distributed),
       sgd_(make_sgd(model_->parameters(), options)) {}
 
+namespace {
+
+// The loss is computed in float32 at least: under autocast the outputs are bf16; a
+// float64 model (tests) keeps its precision.
+torch::Tensor at_least_float(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kDouble ? t : t.to(torch::kFloat);
+}
+
+}  // namespace
+
 LossTerms TrainingStep::operator()(const Batch& batch) {
   const auto targets =
       options_.multi_label ? batch.labels.to(torch::kFloat) : class_ids_of(batch.labels);
@@ -38,7 +48,7 @@ LossTerms TrainingStep::operator()(const Batch& batch) {
   {
     AutocastScope autocast(options_.device, options_.precision);
     const auto out = model_->forward(batch.images);
-    terms = greedy_hash_loss(out.logits.to(torch::kFloat), out.h.to(torch::kFloat), targets,
+    terms = greedy_hash_loss(at_least_float(out.logits), at_least_float(out.h), targets,
                              options_.alpha);
   }
   sgd_->zero_grad();
