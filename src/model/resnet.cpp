@@ -24,6 +24,17 @@ nn::Sequential downsample(int64_t in, int64_t out, int64_t stride) {
   return nn::Sequential(conv(in, out, 1, stride), nn::BatchNorm2d(out));
 }
 
+// The block's input plus its shortcut, then ReLU. On the CPU the projected shortcut
+// reads its input in the default (NCHW) layout: oneDNN 3.6 (Debian 13's LibTorch 2.6)
+// computes 1 x 1 stride-2 convolutions of channels-last inputs with 256 or more
+// channels wrongly (40% off) or stops with SIGFPE, seen on an AVX-512 CPU
+// (docs/LIBTORCH2.md); three layout conversions per pass cost little.
+torch::Tensor add_shortcut(const torch::Tensor& y, const torch::Tensor& x,
+                           nn::Sequential& shortcut) {
+  if (!shortcut) return (y + x).relu_();
+  return (y + shortcut->forward(x.is_cpu() ? x.contiguous() : x)).relu_();
+}
+
 // Two 3 x 3 convolutions (ResNet-18/34).
 class BasicBlockImpl : public nn::Module {
  public:
@@ -40,7 +51,7 @@ class BasicBlockImpl : public nn::Module {
   torch::Tensor forward(const torch::Tensor& x) {
     auto y = bn1->forward(conv1->forward(x)).relu_();
     y = bn2->forward(conv2->forward(y));
-    return (y + (shortcut ? shortcut->forward(x) : x)).relu_();
+    return add_shortcut(y, x, shortcut);
   }
 
   nn::Conv2d conv1;
@@ -70,7 +81,7 @@ class BottleneckImpl : public nn::Module {
     auto y = bn1->forward(conv1->forward(x)).relu_();
     y = bn2->forward(conv2->forward(y)).relu_();
     y = bn3->forward(conv3->forward(y));
-    return (y + (shortcut ? shortcut->forward(x) : x)).relu_();
+    return add_shortcut(y, x, shortcut);
   }
 
   nn::Conv2d conv1;
