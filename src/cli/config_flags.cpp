@@ -76,7 +76,10 @@ void add_config_flags(CLI::App& app, ConfigFlags& flags, ConfigApp app_id) {
         flag, [&flags, name](const std::string& v) { flags.overrides[name] = v; }, k.help);
     option->type_name(k.type == ConfigType::String ? "TEXT"
                       : k.type == ConfigType::Int  ? "INT"
+                      : k.type == ConfigType::Bool ? "[true|false]"
                                                    : "NUMBER");
+    // A switch: given alone it means true.
+    if (k.type == ConfigType::Bool) option->expected(0, 1);
   }
 }
 

@@ -24,6 +24,8 @@ const char* type_name(ConfigType type) {
       return "a number";
     case ConfigType::String:
       return "a string";
+    case ConfigType::Bool:
+      return "true or false";
   }
   return "?";
 }
@@ -36,6 +38,8 @@ bool has_type(const json& value, ConfigType type) {
       return value.is_number();
     case ConfigType::String:
       return value.is_string();
+    case ConfigType::Bool:
+      return value.is_boolean();
   }
   return false;
 }
@@ -94,6 +98,11 @@ std::vector<ConfigKey> make_keys() {
           "architectures; the hash layer takes fc7's 4096 features or the ResNet's pooled "
           "512 / 2048); recorded in the checkpoint",
           &Config::backbone),
+      key("freeze_backbone", T::Bool,
+          "train only the hash layer and the code classifier: the backbone keeps its "
+          "(pretrained) weights, runs in eval mode (no dropout, BatchNorm on its running "
+          "statistics) and keeps no gradients or momentum",
+          &Config::freeze_backbone),
       key("pretrained", T::String,
           "torchvision's ImageNet weights of the backbone (alexnet-owt-7be5be79.pth, "
           "vgg16-397923af.pth, resnet50-0676ba61.pth, ...): a path, auto = torchvision's cache "
@@ -181,6 +190,12 @@ void apply_config_json(Config& config, const json& object, const std::string& so
 
 json parse_config_value(const ConfigKey& k, const std::string& text) {
   if (k.type == ConfigType::String) return json(text);
+  if (k.type == ConfigType::Bool) {
+    if (text == "true" || text == "1") return json(true);
+    if (text == "false" || text == "0") return json(false);
+    throw Error("command line: --" + flag_name(k.name) + " must be true or false, got '" + text +
+                "'");
+  }
   std::size_t used = 0;
   try {
     json value =

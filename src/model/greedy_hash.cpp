@@ -24,9 +24,28 @@ GreedyHashImpl::GreedyHashImpl(int64_t bits, int64_t num_classes, const std::str
                                     nn::Linear(nn::LinearOptions(bits, num_classes).bias(false)));
 }
 
+void GreedyHashImpl::freeze_backbone() {
+  for (auto& p : backbone->parameters()) p.requires_grad_(false);
+  backbone_frozen_ = true;
+  train(is_training());
+}
+
+void GreedyHashImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  if (backbone_frozen_) backbone->eval();  // the same modules, reached through the backbone
+}
+
 GreedyHashOutput GreedyHashImpl::forward(const torch::Tensor& images) {
   GreedyHashOutput out;
-  out.h = hash_layer->forward(backbone->forward(images));
+  torch::Tensor features;
+  if (backbone_frozen_) {
+    // Nothing to differentiate: no activation is kept for a backward pass.
+    torch::NoGradGuard no_grad;
+    features = backbone->forward(images);
+  } else {
+    features = backbone->forward(images);
+  }
+  out.h = hash_layer->forward(features);
   out.codes = greedy_sign(out.h);
   out.logits = code_classifier->forward(out.codes);
   return out;

@@ -1,6 +1,12 @@
 #include "greedyhash/model/resnet.h"
 
+#include <mutex>
+#include <string>
 #include <utility>
+
+#include <ATen/Context.h>
+#include <ATen/Version.h>
+#include <spdlog/spdlog.h>
 
 #include <torch/nn/init.h>
 
@@ -24,15 +30,27 @@ nn::Sequential downsample(int64_t in, int64_t out, int64_t stride) {
   return nn::Sequential(conv(in, out, 1, stride), nn::BatchNorm2d(out));
 }
 
-// The block's input plus its shortcut, then ReLU. On the CPU the projected shortcut
-// reads its input in the default (NCHW) layout: oneDNN 3.6 (Debian 13's LibTorch 2.6)
-// computes 1 x 1 stride-2 convolutions of channels-last inputs with 256 or more
-// channels wrongly (40% off) or stops with SIGFPE, seen on an AVX-512 CPU
-// (docs/LIBTORCH2.md); three layout conversions per pass cost little.
+// The block's input plus its shortcut, then ReLU.
 torch::Tensor add_shortcut(const torch::Tensor& y, const torch::Tensor& x,
                            nn::Sequential& shortcut) {
-  if (!shortcut) return (y + x).relu_();
-  return (y + shortcut->forward(x.is_cpu() ? x.contiguous() : x)).relu_();
+  return (y + (shortcut ? shortcut->forward(x) : x)).relu_();
+}
+
+// oneDNN 3.7.2 (libdnnl.so.3.6, under Debian 13's LibTorch 2.6) computes some of the ResNets' 1 x 1
+// convolutions wrongly (40% off) or stops the process with SIGFPE, forward and backward, on an
+// AVX-512 CPU; Python's torch 2.6 alike (docs/LIBTORCH2.md). With that version the CPU convolutions
+// of this process use LibTorch's own kernels instead: slower, right.
+void avoid_known_onednn_defect() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const std::string version = at::get_mkldnn_version();
+    if (version.find(" v3.7.2 ") == std::string::npos) return;
+    at::globalContext().setUserEnabledMkldnn(false);
+    spdlog::warn(
+        "{}: known to get ResNet convolutions wrong on the CPU; LibTorch's own "
+        "convolution kernels are used instead (docs/LIBTORCH2.md)",
+        version);
+  });
 }
 
 // Two 3 x 3 convolutions (ResNet-18/34).
@@ -111,6 +129,7 @@ std::pair<nn::Sequential, int64_t> make_layer(int64_t in, int64_t planes, int64_
 
 ResNetImpl::ResNetImpl(std::string name, Block block, std::array<int64_t, 4> blocks_per_layer)
     : name_(std::move(name)) {
+  avoid_known_onednn_defect();
   conv1 = register_module("conv1", conv(3, 64, 7, 2));
   bn1 = register_module("bn1", nn::BatchNorm2d(64));
   maxpool = register_module("maxpool", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));

@@ -200,6 +200,10 @@ class Training {
           "paper's mAP needs torchvision's ImageNet weights ({})",
           config_.backbone, hub_file);
     }
+    if (config_.freeze_backbone) {
+      model->freeze_backbone();
+      log_.info("backbone frozen: only hash_layer and code_classifier train");
+    }
     model->to(device_);
     use_channels_last(*model);
     return model;

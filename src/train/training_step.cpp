@@ -11,6 +11,16 @@ namespace greedyhash {
 
 namespace {
 
+// The parameters that train: a frozen backbone's are left out, so the optimiser keeps no
+// momentum for them.
+std::vector<torch::Tensor> trainable(const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : parameters) {
+    if (p.requires_grad()) out.push_back(p);
+  }
+  return out;
+}
+
 std::unique_ptr<torch::optim::SGD> make_sgd(std::vector<torch::Tensor> params,
                                             const TrainingStepOptions& options) {
   const auto sgd = torch::optim::SGDOptions(options.lr)
@@ -29,7 +39,7 @@ TrainingStep::TrainingStep(GreedyHash model, const TrainingStepOptions& options,
     : model_(std::move(model)),
       options_(options),
       distributed_(distributed),
-      sgd_(make_sgd(model_->parameters(), options)) {}
+      sgd_(make_sgd(trainable(model_->parameters()), options)) {}
 
 namespace {
 

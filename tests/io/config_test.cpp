@@ -80,6 +80,7 @@ TEST(Config, KeysAreTheFixedInterfaceNames) {
                                              "threads",
                                              "output_dir",
                                              "backbone",
+                                             "freeze_backbone",
                                              "pretrained",
                                              "train_limit",
                                              "query_per_class",

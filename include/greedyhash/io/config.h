@@ -30,6 +30,7 @@ struct Config {
   int64_t threads = 0;
   std::string output_dir = "output";
   std::string backbone = "alexnet";
+  bool freeze_backbone = false;
   std::string pretrained = "auto";
   int64_t train_limit = 0;
   int64_t query_per_class = 0;
@@ -42,7 +43,7 @@ struct Config {
   std::string comment;  // free text about the config or run; saved with it, else unused
 };
 
-enum class ConfigType { Int, Float, String };
+enum class ConfigType { Int, Float, String, Bool };
 
 // The executables, as bits of a set: which of them take a key as a flag. greedyhash_train
 // takes every key; the others read a trained run's config.json and take only the keys

@@ -28,6 +28,14 @@ class GreedyHashImpl : public torch::nn::Module {
 
   GreedyHashOutput forward(const torch::Tensor& images);
 
+  // Trains the head alone from now on: the backbone's parameters stop requiring
+  // gradients, its forward pass records nothing for autograd, and train() leaves it in
+  // eval mode (dropout off, BatchNorm on its running statistics), as a frozen feature
+  // extractor is used.
+  void freeze_backbone();
+  bool backbone_frozen() const { return backbone_frozen_; }
+  void train(bool on = true) override;
+
   int64_t bits() const { return bits_; }
   int64_t num_classes() const { return num_classes_; }
 
@@ -40,6 +48,7 @@ class GreedyHashImpl : public torch::nn::Module {
  private:
   int64_t bits_;
   int64_t num_classes_;
+  bool backbone_frozen_ = false;
 };
 TORCH_MODULE(GreedyHash);
 
