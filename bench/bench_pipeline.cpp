@@ -119,6 +119,8 @@ int main(int argc, char** argv) {
   int64_t size = 224;
   uint64_t seed = 2000;
   int64_t breakdown_batches = 0;
+  std::string backbone = "alexnet";
+  bool freeze_backbone = false;
   app.add_option("--data-dir", data_dir, "CIFAR-10: JPEG folder, binary folder or .tar.gz")
       ->required();
   app.add_option("--cache-dir", cache_dir, "where archives are unpacked");
@@ -140,6 +142,8 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", epochs, "training epochs");
   app.add_option("--size", size, "network input side");
   app.add_option("--seed", seed, "split and initialisation seed");
+  app.add_option("--backbone", backbone, "alexnet, vgg16, resnet18, resnet34, resnet50, resnet101");
+  app.add_flag("--freeze-backbone", freeze_backbone, "train the hash layer and classifier alone");
   app.add_option("--breakdown-batches", breakdown_batches,
                  "after the evaluation, time N batches of the loader alone and N training "
                  "steps on one resident batch (0 = skip)");
@@ -176,7 +180,8 @@ int main(int argc, char** argv) {
                  static_cast<long long>(dataset.size()), split.train.size(), split.query.size(),
                  split.database.size(), data_load_seconds);
     torch::manual_seed(seed);
-    greedyhash::GreedyHash model(bits, dataset.num_classes());
+    greedyhash::GreedyHash model(bits, dataset.num_classes(), backbone);
+    if (freeze_backbone) model->freeze_backbone();
     model->to(device);
     if (channels_last) greedyhash::use_channels_last(*model);
     // The library's own step with the paper's settings (greedyhash::Config's defaults).
@@ -271,6 +276,8 @@ int main(int argc, char** argv) {
     out["channels_last"] = channels_last;
     out["optimizer"] = torch_sgd ? "torch::optim::SGD" : "FusedMomentumSGD";
     out["bit"] = bits;
+    out["backbone"] = backbone;
+    out["freeze_backbone"] = freeze_backbone;
     out["batch_size"] = batch_size;
     out["eval_batch_size"] = eval_batch_size;
     out["epochs"] = epochs;

@@ -43,24 +43,39 @@ class GreedySign(torch.autograd.Function):
 
 
 class GreedyHashNet(nn.Module):
-    def __init__(self, bit, num_classes, pretrained=None):
+    """torchvision's backbone without its 1000-class layer (AlexNet and VGG-16: up to fc7
+    and the dropout after it, as the official code cuts them; ResNets: up to the global
+    pooling), the hash layer and the code classifier. The backbone's modules sit at the
+    top, so the parameters keep torchvision's names (features.0.weight, conv1.weight, ...)."""
+
+    def __init__(self, bit, num_classes, pretrained=None, backbone="alexnet"):
         super().__init__()
-        alexnet = torchvision.models.alexnet(weights=None)
+        net = getattr(torchvision.models, backbone)(weights=None)
         if pretrained:
-            alexnet.load_state_dict(torch.load(pretrained, map_location="cpu"))
-        self.features = alexnet.features
-        self.avgpool = alexnet.avgpool
-        # torchvision's classifier without its last 4096->1000 layer; keeping the
-        # Sequential keeps the parameter names classifier.1 / classifier.4.
-        self.classifier = nn.Sequential(*list(alexnet.classifier.children())[:6])
-        self.hash_layer = nn.Linear(4096, bit)
+            net.load_state_dict(torch.load(pretrained, map_location="cpu"))
+        self.resnet = backbone.startswith("resnet")
+        if self.resnet:
+            width = net.fc.in_features
+            self.body = [name for name, _ in net.named_children() if name != "fc"]
+            for name in self.body:
+                self.add_module(name, getattr(net, name))
+        else:
+            width = 4096
+            self.features = net.features
+            self.avgpool = net.avgpool
+            # Keeping the Sequential keeps the parameter names (classifier.1, ...).
+            self.classifier = nn.Sequential(*list(net.classifier.children())[:6])
+        self.hash_layer = nn.Linear(width, bit)
         self.code_classifier = nn.Linear(bit, num_classes, bias=False)
 
     def forward(self, x):
-        x = self.features(x)
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        x = self.classifier(x)
+        if self.resnet:
+            for name in self.body:
+                x = getattr(self, name)(x)
+            x = torch.flatten(x, 1)
+        else:
+            x = torch.flatten(self.avgpool(self.features(x)), 1)
+            x = self.classifier(x)
         h = self.hash_layer(x)
         b = GreedySign.apply(h)
         return h, b, self.code_classifier(b)
@@ -310,7 +325,9 @@ def parse_args():
                    help="training batches excluded from train_img_per_s")
     p.add_argument("--quick", action="store_true",
                    help="320 train images, 5,000 database images, 100 queries")
-    p.add_argument("--pretrained", default=None, help="torchvision alexnet state_dict (.pth)")
+    p.add_argument("--pretrained", default=None, help="torchvision state_dict of the backbone (.pth)")
+    p.add_argument("--backbone", default="alexnet",
+                   choices=["alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "resnet101"])
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=2000)
     p.add_argument("--checkpoint", default=None,
@@ -375,7 +392,7 @@ def main():
         return DataLoader(Subset(pool, indices), batch_size=args.eval_batch_size,
                           shuffle=False, num_workers=args.workers, pin_memory=pin)
 
-    model = GreedyHashNet(args.bit, num_classes, args.pretrained).to(device)
+    model = GreedyHashNet(args.bit, num_classes, args.pretrained, args.backbone).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9,
                                 weight_decay=5e-4)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.lr_step, gamma=0.1)

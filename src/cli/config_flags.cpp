@@ -72,14 +72,19 @@ void add_config_flags(CLI::App& app, ConfigFlags& flags, ConfigApp app_id) {
           ->group("");
       continue;
     }
+    const bool is_switch = k.type == ConfigType::Bool;
     auto* option = app.add_option_function<std::string>(
-        flag, [&flags, name](const std::string& v) { flags.overrides[name] = v; }, k.help);
+        flag,
+        [&flags, name, is_switch](const std::string& v) {
+          // A switch given alone reaches here with no value: it means true.
+          flags.overrides[name] = is_switch && v.empty() ? "true" : v;
+        },
+        k.help);
     option->type_name(k.type == ConfigType::String ? "TEXT"
                       : k.type == ConfigType::Int  ? "INT"
                       : k.type == ConfigType::Bool ? "[true|false]"
                                                    : "NUMBER");
-    // A switch: given alone it means true.
-    if (k.type == ConfigType::Bool) option->expected(0, 1);
+    if (is_switch) option->expected(0, 1);
   }
 }
 

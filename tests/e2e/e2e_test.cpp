@@ -1066,7 +1066,7 @@ TEST(E2E, DistributedKilledWorkerStopsTheOther) {
   remove_if_passed({out});
 }
 
-// Another backbone through every app: trained with --backbone resnet18, then eval,
+// Another backbone through every app: trained with --backbone resnet18 (frozen), then eval,
 // predict, export, index and search take it from the checkpoint (no flag repeated); the
 // exported module computes the library model's codes. A bad --backbone is refused before
 // anything is written.
@@ -1081,11 +1081,14 @@ TEST(E2E, EveryAppTakesTheBackboneFromTheCheckpoint) {
   EXPECT_NE(error_line(r).find("unknown backbone 'resnet152'"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(out)) << "nothing is written for a bad --backbone";
 
+  // --freeze-backbone is a switch: alone it means true.
   r = run(bin("greedyhash_train") + common_flags(out) +
-          " --backbone resnet18 --epochs 1 --eval-every 1 --pretrained ''");
+          " --backbone resnet18 --freeze-backbone --epochs 1 --eval-every 1 --pretrained ''");
   ASSERT_EQ(r.status, 0) << r.output;
   const fs::path run_dir = out / "bit_12";
   EXPECT_EQ(read_checkpoint_meta(run_dir / "best.pt").backbone, "resnet18");
+  EXPECT_EQ(read_json(run_dir / "config.json")["freeze_backbone"], true);
+  EXPECT_NE(r.output.find("backbone frozen"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("resnet18 backbone starts from random initialisation"), std::string::npos)
       << r.output;
 
