@@ -7,14 +7,13 @@
 namespace greedyhash {
 namespace {
 
-TEST(DataParallelSupport, RefusesResNetsUnlessFrozenOrInOneProcess) {
+TEST(DataParallelSupport, RefusesResNetsUnlessInOneProcess) {
   Config config;
   config.backbone = "resnet50";
   EXPECT_THROW(check_data_parallel_support(config, 2), Error);
   EXPECT_NO_THROW(check_data_parallel_support(config, 1));
   config.freeze_backbone = true;
-  EXPECT_NO_THROW(check_data_parallel_support(config, 2));
-  config.freeze_backbone = false;
+  EXPECT_THROW(check_data_parallel_support(config, 2), Error);
   config.backbone = "vgg16";
   EXPECT_NO_THROW(check_data_parallel_support(config, 2));
   config.backbone = "alexnet";

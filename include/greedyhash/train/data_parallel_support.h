@@ -7,9 +7,10 @@
 namespace greedyhash {
 
 // Refuses (greedyhash::Error, one line) a data-parallel run (world_size > 1) the
-// data-parallel path cannot train yet: a backbone with BatchNorm (the ResNets) whose
+// data-parallel path cannot train yet: a backbone with BatchNorm (the ResNets). Its
 // running statistics would drift apart between ranks, as nothing keeps them in step
-// after the start. Frozen, the backbone's statistics do not change: accepted.
+// after the start, and the replicas' check takes float32 tensors only, not BatchNorm's
+// int64 batch counter.
 void check_data_parallel_support(const Config& config, int64_t world_size);
 
 }  // namespace greedyhash
