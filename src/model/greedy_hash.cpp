@@ -1,5 +1,6 @@
 #include "greedyhash/model/greedy_hash.h"
 
+#include <optional>
 #include <string>
 
 #include "greedyhash/error.h"
@@ -37,14 +38,11 @@ void GreedyHashImpl::train(bool on) {
 
 GreedyHashOutput GreedyHashImpl::forward(const torch::Tensor& images) {
   GreedyHashOutput out;
-  torch::Tensor features;
-  if (backbone_frozen_) {
-    // Nothing to differentiate: no activation is kept for a backward pass.
-    torch::NoGradGuard no_grad;
-    features = backbone->forward(images);
-  } else {
-    features = backbone->forward(images);
-  }
+  // Frozen: nothing to differentiate, so no activation is kept for a backward pass.
+  std::optional<torch::NoGradGuard> no_grad;
+  if (backbone_frozen_) no_grad.emplace();
+  const torch::Tensor features = backbone->forward(images);
+  no_grad.reset();
   out.h = hash_layer->forward(features);
   out.codes = greedy_sign(out.h);
   out.logits = code_classifier->forward(out.codes);

@@ -14,11 +14,12 @@ void load_imagenet_weights(BackboneImpl& backbone, const std::filesystem::path& 
   // parameters and buffers are exactly the entries to load.
   const StateDict source = read_state_dict(file);
   StateDict targets = backbone.named_parameters();
+  const std::string counter = ".num_batches_tracked";
   for (const auto& buffer : backbone.named_buffers()) {
-    const bool counter =
-        buffer.key().size() >= 20 &&
-        buffer.key().compare(buffer.key().size() - 20, 20, ".num_batches_tracked") == 0;
-    if (!counter || source.contains(buffer.key())) targets.insert(buffer.key(), buffer.value());
+    const std::string& key = buffer.key();
+    const bool is_counter = key.size() > counter.size() &&
+                            key.compare(key.size() - counter.size(), counter.size(), counter) == 0;
+    if (!is_counter || source.contains(key)) targets.insert(key, buffer.value());
   }
   try {
     copy_named_tensors(source, targets, file);

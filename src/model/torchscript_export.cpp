@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "greedyhash/model/vgg.h"
 #include "greedyhash/serialize/atomic_file.h"
 
 namespace greedyhash {
@@ -43,17 +44,20 @@ constexpr const char* kHead = R"JIT(
     return codes, logits
 )JIT";
 
-// VGG-16: a 3 x 3 convolution + ReLU per weight of features, a 2 x 2 pool between blocks
-// (after the convolutions at torchvision's indices 2, 7, 14, 21 and 28).
+// VGG-16, read off the parameter names: a 3 x 3 convolution at each index of features
+// with a weight, its ReLU at the next index, and a 2 x 2 max pool at each other index.
 std::string vgg16_features(const GreedyHash& model) {
   std::string code;
   const auto parameters = model->named_parameters();
-  for (int index = 0; index <= 30; ++index) {
-    const std::string name = "features." + std::to_string(index);
-    if (parameters.contains(name + ".weight")) {
+  const auto has_weight = [&](size_t index) {
+    return parameters.contains("features." + std::to_string(index) + ".weight");
+  };
+  const auto& features = static_cast<const Vgg16Impl&>(*model->backbone).features;
+  for (size_t index = 0; index < features->size(); ++index) {
+    if (has_weight(index)) {
       code += "    f = getattr(self.features, \"" + std::to_string(index) + "\")\n" +
               "    x = torch.relu(torch.conv2d(x, f.weight, f.bias, [1, 1], [1, 1]))\n";
-    } else if (index == 4 || index == 9 || index == 16 || index == 23 || index == 30) {
+    } else if (index == 0 || !has_weight(index - 1)) {
       code += "    x = torch.max_pool2d(x, [2, 2], [2, 2])\n";
     }
   }
