@@ -153,6 +153,18 @@ TEST(Config, CommandLineValuesAreParsedByType) {
   EXPECT_EQ(parse_config_value(bit, "48").get<int64_t>(), 48);
   EXPECT_THROW(parse_config_value(bit, "48x"), Error);
   EXPECT_THROW(parse_config_value(lr, "fast"), Error);
+  const auto& freeze =
+      *std::find_if(keys.begin(), keys.end(), [](auto& k) { return k.name == "freeze_backbone"; });
+  EXPECT_EQ(parse_config_value(freeze, "true"), true);
+  EXPECT_EQ(parse_config_value(freeze, "0"), false);
+  EXPECT_EQ(error_of([&] { parse_config_value(freeze, "yes"); }),
+            "command line: --freeze-backbone must be true or false, got 'yes'");
+  // In a config file a switch is a JSON boolean, not a string or a number.
+  Config config;
+  EXPECT_EQ(error_of([&] {
+              apply_config_json(config, {{"freeze_backbone", "true"}}, "f.json");
+            }).find("f.json"),
+            0u);
 }
 
 // Issue 20: the values a hostile user tried, and their neighbours, each refused before any
