@@ -11,7 +11,6 @@
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/runtime/threads.h"
 #include "greedyhash/serialize/atomic_file.h"
-#include "greedyhash/train/data_parallel_support.h"
 #include "greedyhash/train/distributed.h"
 #include "greedyhash/train/memory_check.h"
 #include "greedyhash/train/trainer.h"
@@ -88,7 +87,6 @@ int main(int argc, char** argv) {
         select_worker_device(config.device, dist_options.world_size, dist_options.local_rank);
     worker_config.device = device.str();
     check_training_memory(config, device, physical_memory_bytes());
-    check_data_parallel_support(config, dist_options.world_size);
     use_device(device);
     DistributedContext distributed(dist_options, device);
     try {

@@ -6,8 +6,9 @@
 #
 #   bench/accuracy/run_parity.sh [--seeds "1 2 3"] [--epochs 30] [--lr 0.01] [--bit 48]
 #                                [--input-size 64] [--threads 2] [--data DIR] [--out DIR]
-#                                [--records DIR]
+#                                [--backbone alexnet] [--records DIR]
 #
+# --backbone: any of greedyhash_train's backbones; both programs build it from random weights.
 # --data: a CIFAR-10 JPEG folder (train/, test/); default: the unpacked
 # ../shared/data/cifar10-jpg.tar.gz under /tmp/greedyhash-data-cache (as
 # bench/run_benchmark.sh unpacks it). Writes OUT/ours-s<seed>/bit_<bit>/metrics.jsonl and
@@ -32,6 +33,7 @@ lr=0.01
 bit=48
 size=64
 threads=2
+backbone=alexnet
 data="/tmp/greedyhash-data-cache/cifar10-jpg"
 out="$repo/output/parity"
 records=""
@@ -44,6 +46,7 @@ while [[ $# -gt 0 ]]; do
     --bit) bit="$2"; shift 2 ;;
     --input-size) size="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
+    --backbone) backbone="$2"; shift 2 ;;
     --data) data="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --records) records="$2"; shift 2 ;;
@@ -78,6 +81,7 @@ machine() {
   echo "avx512: ${avx512:-none}"
   echo "python torch, torchvision: $("$python" -c 'import torch, torchvision; print(torch.__version__, torchvision.__version__)')"
   echo "threads: $threads"
+  echo "backbone: $backbone"
   echo "reference allocator: $reference_allocator"
 }
 # A seed continued on another kind of CPU would mix two roundings in one curve.
@@ -105,14 +109,14 @@ run_seed() {
   if [[ $(lines "$run/bit_$bit/metrics.jsonl") -lt $epochs ]]; then
     echo "seed $seed: greedyhash ${resume[*]}" >&2
     "$train" --bit "$bit" --data-dir "$data" --output-dir "$run" --pretrained "" \
-      --input-size "$size" --lr "$lr" --epochs "$epochs" --seed "$seed" --threads "$threads" \
+      --backbone "$backbone" --input-size "$size" --lr "$lr" --epochs "$epochs" --seed "$seed" --threads "$threads" \
       --eval-every 1 --val-database-size 5000 "${resume[@]}" >> "$out/ours-s$seed.log" 2>&1
   fi
   echo "seed $seed: reference" >&2
   env "${reference_env[@]}" "$python" "$repo/bench/reference/greedyhash_reference.py" \
     --data-dir "$data" --bit "$bit" --split "$run/bit_$bit/split.json" --input-size "$size" \
-    --lr "$lr" --epochs "$epochs" --seed "$seed" --threads "$threads" --eval-every 1 \
-    --val-database-size 5000 \
+    --backbone "$backbone" --lr "$lr" --epochs "$epochs" --seed "$seed" --threads "$threads" \
+    --eval-every 1 --val-database-size 5000 \
     --metrics-out "$reference.jsonl" --checkpoint "$reference.pt" --resume \
     > "$reference.json" 2>> "$reference.log"
   rm -f "$reference.pt"

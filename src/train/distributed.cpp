@@ -302,10 +302,32 @@ std::string DistributedContext::backend_name() const {
 
 void DistributedContext::broadcast(const std::vector<at::Tensor>& tensors) {
   if (!enabled()) return;
+  torch::NoGradGuard no_grad;
+  // One collective per dtype and device, not per tensor: a ResNet-50's BatchNorm buffers,
+  // broadcast after every step, are 160 small tensors.
+  std::vector<std::vector<at::Tensor>> groups;
   for (const auto& tensor : tensors) {
-    // The collective writes into its argument; a detached alias shares the storage.
-    std::vector<at::Tensor> one{tensor.detach()};
-    impl_->wait(impl_->group->broadcast(one), "broadcast");
+    const auto same_kind = [&](const std::vector<at::Tensor>& group) {
+      return group.front().scalar_type() == tensor.scalar_type() &&
+             group.front().device() == tensor.device();
+    };
+    const auto group = std::find_if(groups.begin(), groups.end(), same_kind);
+    if (group == groups.end()) {
+      groups.push_back({tensor});
+    } else {
+      group->push_back(tensor);
+    }
+  }
+  for (const auto& group : groups) {
+    std::vector<at::Tensor> parts;
+    for (const auto& tensor : group) parts.push_back(tensor.reshape({-1}));
+    std::vector<at::Tensor> flat{torch::cat(parts)};
+    impl_->wait(impl_->group->broadcast(flat), "broadcast");
+    int64_t offset = 0;
+    for (const auto& tensor : group) {
+      tensor.detach().copy_(flat[0].narrow(0, offset, tensor.numel()).view_as(tensor));
+      offset += tensor.numel();
+    }
   }
 }
 
@@ -374,12 +396,13 @@ at::Tensor DistributedContext::all_gather_rows(const at::Tensor& rows) {
 void DistributedContext::check_identical(const std::vector<at::Tensor>& tensors) {
   if (!enabled() || tensors.empty()) return;
   torch::NoGradGuard no_grad;
-  // Per tensor, the sum of its float32 bit patterns as integers: exact and independent of
+  // Per tensor, the sum of its bit patterns as 32-bit integers: exact and independent of
   // summation order and hardware (replicas are bit-identical, not merely close), computed
   // where the tensor lives and without a copy of it.
   std::vector<at::Tensor> fingerprints;
   for (const auto& tensor : tensors) {
-    TORCH_CHECK(tensor.scalar_type() == at::kFloat, "check_identical compares float32 tensors");
+    TORCH_CHECK(tensor.element_size() % 4 == 0,
+                "check_identical compares tensors of 4- or 8-byte elements");
     fingerprints.push_back(tensor.detach().contiguous().view({-1}).view(at::kInt).sum(at::kLong));
   }
   const at::Tensor all = all_gather_rows(torch::stack(fingerprints).view({1, -1})).cpu();

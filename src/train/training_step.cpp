@@ -39,6 +39,7 @@ TrainingStep::TrainingStep(GreedyHash model, const TrainingStepOptions& options,
     : model_(std::move(model)),
       options_(options),
       distributed_(distributed),
+      buffers_(model_->buffers()),
       sgd_(make_sgd(trainable(model_->parameters()), options)) {}
 
 namespace {
@@ -68,6 +69,11 @@ LossTerms TrainingStep::operator()(const Batch& batch) {
   // (DistributedContext::average_gradients says why); anything not linear is not.
   if (distributed_ != nullptr) distributed_->average_gradients(model_->parameters());
   sgd_->step();
+  // Each rank's forward moved its BatchNorm running statistics by its own batch; rank 0's
+  // replace them, as PyTorch's DistributedDataParallel does before every forward
+  // (broadcast_buffers). Done after the step instead, the replicas are identical between
+  // steps: at an evaluation, a checkpoint or the end-of-epoch check.
+  if (distributed_ != nullptr && !buffers_.empty()) distributed_->broadcast(buffers_);
   return terms;
 }
 

@@ -962,7 +962,9 @@ std::vector<json> metrics_lines(const fs::path& file) {
   return out;
 }
 
-// Two workers through scripts/train_distributed.sh, then a distributed --resume.
+// Two workers through scripts/train_distributed.sh, then a distributed --resume. ResNet-18:
+// its BatchNorm buffers (one of them int64) are broadcast after every step and checked
+// identical on both ranks at the end of each epoch.
 TEST(E2E, DistributedTwoWorkersAndResume) {
   make_data();
   const fs::path out = kWork / "distributed";
@@ -974,7 +976,7 @@ TEST(E2E, DistributedTwoWorkersAndResume) {
                             out.string() +
                             " --input-size 64 --batch-size 2 --query-per-class 2 "
                             "--train-per-class 4 --val-per-class 2 --device cpu --threads 1 "
-                            "--seed 5 --eval-every 1";
+                            "--seed 5 --eval-every 1 --backbone resnet18";
   auto r = run(launcher + flags + " --epochs 1");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("[rank 1] "), std::string::npos) << r.output;

@@ -25,8 +25,11 @@
 
 #include "greedyhash/error.h"
 #include "greedyhash/model/accumulating_linear.h"
+#include "greedyhash/model/greedy_hash.h"
+#include "greedyhash/model/loss.h"
 #include "greedyhash/model/memory_format.h"
 #include "greedyhash/train/fused_momentum_sgd.h"
+#include "greedyhash/train/training_step.h"
 
 namespace greedyhash {
 namespace {
@@ -370,6 +373,115 @@ TEST(Distributed, FusedSgdWithAccumulatingLinearMatchesOneProcess) {
     // Far more than the tolerance: the comparison means something.
     EXPECT_GT((expected - initial).abs().max().item<double>(), 1e-3) << "step " << step + 1;
   }
+  fs::remove_all(dir);
+}
+
+// BatchNorm in data-parallel training, as PyTorch's DistributedDataParallel has it
+// (broadcast_buffers): each rank normalises its half of the global batch with that half's
+// statistics, gradients are averaged, and the running statistics are rank 0's. Two Gloo
+// ranks train a ResNet-18 through TrainingStep; the reference is one process playing both
+// ranks with two copies of the model, rank 0's buffers copied into the other by hand before
+// every forward, the gradients averaged by hand and torch::optim::SGD stepping. After every
+// step both ranks hold the reference's parameters and buffers.
+torch::Tensor flat_state(const torch::nn::Module& model) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : model.parameters()) parts.push_back(p.detach().reshape({-1}));
+  for (const auto& b : model.buffers())
+    parts.push_back(b.detach().reshape({-1}).to(torch::kDouble));
+  return torch::cat(parts).to(torch::kDouble).clone();
+}
+
+TEST(Distributed, BatchNormStatisticsAreRankZerosAfterEveryStep) {
+  constexpr int kBnSteps = 3;
+  constexpr int64_t kHalf = 4;
+  const auto make_data = [] {
+    torch::manual_seed(12);
+    auto x = torch::randn({kBnSteps * 2 * kHalf, 3, 64, 64});
+    // Each rank's half shifted differently: their batch statistics, and so the running
+    // statistics each rank would keep alone, differ clearly.
+    x.narrow(0, 0, kHalf).add_(0.5);
+    auto y = torch::randint(0, 3, {kBnSteps * 2 * kHalf});
+    return std::make_pair(x, y);
+  };
+  const auto half = [](const torch::Tensor& t, int step, int rank) {
+    return t.narrow(0, (2 * step + rank) * kHalf, kHalf);
+  };
+  TrainingStepOptions options;
+  options.lr = 0.05;
+  const fs::path dir = fresh_dir("batch_norm");
+  const int64_t port = free_port();
+  const auto results = run_ranks(
+      2,
+      [&](int rank) {
+        const auto [x, y] = make_data();
+        DistributedContext dist(loopback(rank, port, std::chrono::seconds(30)),
+                                c10::Device(c10::kCPU));
+        torch::manual_seed(rank == 0 ? 7 : 8);
+        GreedyHash model(16, 3, "resnet18");
+        std::vector<torch::Tensor> replicated = model->parameters();
+        for (const auto& b : model->buffers()) replicated.push_back(b);
+        dist.broadcast(replicated);
+        model->train();
+        TrainingStep step(model, options, &dist);
+        for (int s = 0; s < kBnSteps; ++s) {
+          Batch batch;
+          batch.images = half(x, s, rank);
+          batch.labels = torch::one_hot(half(y, s, rank), 3).to(torch::kUInt8);
+          step(batch);
+          torch::save(flat_state(*model), saved_parameters(dir, rank, s).string());
+        }
+        dist.check_identical(replicated);
+        dist.barrier();
+        return 0;
+      },
+      std::chrono::seconds(120));
+  ASSERT_EQ(results[0].exit_code, 0);
+  ASSERT_EQ(results[1].exit_code, 0);
+
+  const auto [x, y] = make_data();
+  torch::manual_seed(7);
+  GreedyHash rank0(16, 3, "resnet18");
+  torch::manual_seed(7);
+  GreedyHash rank1(16, 3, "resnet18");
+  rank0->train();
+  rank1->train();
+  torch::optim::SGD sgd(rank0->parameters(), torch::optim::SGDOptions(options.lr)
+                                                 .momentum(options.momentum)
+                                                 .weight_decay(options.weight_decay));
+  const auto initial = flat_state(*rank0);
+  const auto p0 = rank0->parameters(), p1 = rank1->parameters();
+  const auto b0 = rank0->buffers(), b1 = rank1->buffers();
+  for (int s = 0; s < kBnSteps; ++s) {
+    {
+      torch::NoGradGuard no_grad;
+      for (size_t i = 0; i < b0.size(); ++i) b1[i].copy_(b0[i]);
+    }
+    sgd.zero_grad();
+    for (size_t i = 0; i < p1.size(); ++i) p1[i].mutable_grad() = torch::Tensor();
+    for (auto [model, rank] : {std::make_pair(rank0, 0), std::make_pair(rank1, 1)}) {
+      const auto out = model->forward(half(x, s, rank));
+      greedy_hash_loss(out.logits, out.h, half(y, s, rank), options.alpha).total.backward();
+    }
+    {
+      torch::NoGradGuard no_grad;
+      for (size_t i = 0; i < p0.size(); ++i) p0[i].grad().add_(p1[i].grad()).mul_(0.5);
+    }
+    sgd.step();
+    {
+      torch::NoGradGuard no_grad;
+      for (size_t i = 0; i < p0.size(); ++i) p1[i].copy_(p0[i]);
+    }
+    const auto expected = flat_state(*rank0);
+    for (int rank = 0; rank < 2; ++rank) {
+      torch::Tensor held;
+      torch::load(held, saved_parameters(dir, rank, s).string());
+      EXPECT_LT((held - expected).abs().max().item<double>(), 1e-4)
+          << "rank " << rank << " step " << s + 1;
+    }
+    // Rank 1's own statistics are far from rank 0's: the comparison tells them apart.
+    EXPECT_GT((flat_state(*rank1) - expected).abs().max().item<double>(), 1e-2) << s + 1;
+  }
+  EXPECT_GT((flat_state(*rank0) - initial).abs().max().item<double>(), 1e-2);
   fs::remove_all(dir);
 }
 

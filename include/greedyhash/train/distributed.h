@@ -53,7 +53,8 @@ class DistributedContext {
   bool enabled() const { return world_size() > 1; }
   std::string backend_name() const;  // "gloo", "nccl" or "none"
 
-  // Overwrites `tensors` on every rank with rank 0's values (in place).
+  // Overwrites `tensors` on every rank with rank 0's values (in place), in one collective
+  // per dtype and device.
   void broadcast(const std::vector<at::Tensor>& tensors);
   // Replaces each parameter's .grad with its mean over ranks. Gradients are flattened
   // into buckets of at most `bucket_bytes` (a parameter larger than that gets a bucket
@@ -70,8 +71,9 @@ class DistributedContext {
   // order; the result is on every rank, on the device `rows` came from (the collective
   // itself runs on the backend's device: NCCL takes CUDA tensors only).
   at::Tensor all_gather_rows(const at::Tensor& rows);
-  // Throws greedyhash::Error when the tensors differ between ranks (compared through
-  // per-tensor sums and sums of squares in double precision): replicas drifted apart.
+  // Throws greedyhash::Error when the tensors (of 4- or 8-byte elements: float32 weights,
+  // BatchNorm's int64 batch counter) differ between ranks in any bit that changes a
+  // per-tensor sum of their bit patterns: replicas drifted apart.
   void check_identical(const std::vector<at::Tensor>& tensors);
   void barrier();
 

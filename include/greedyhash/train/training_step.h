@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <c10/core/Device.h>
 #include <torch/optim/sgd.h>
@@ -29,7 +30,8 @@ struct TrainingStepOptions {
 
 // One SGD step of GreedyHash, as greedyhash_train takes it and the pipeline benchmark
 // measures it: forward at the step's precision, loss (docs/PROTOCOL.md section 1.3), backward,
-// the gradients' mean over ranks when data-parallel, the optimiser's step. The loss terms
+// the gradients' mean over ranks when data-parallel, the optimiser's step, and then rank 0's
+// buffers (BatchNorm's running statistics) on every rank. The loss terms
 // stay on the device: reading them is the caller's choice (a host sync on a GPU).
 class TrainingStep {
  public:
@@ -45,6 +47,7 @@ class TrainingStep {
   GreedyHash model_;
   TrainingStepOptions options_;
   DistributedContext* distributed_;
+  std::vector<at::Tensor> buffers_;  // BatchNorm's running statistics, kept equal to rank 0's
   std::unique_ptr<torch::optim::SGD> sgd_;
 };
 
