@@ -14,9 +14,12 @@
 #   --python  extra flags for the reference (e.g. "--workers 0")
 # Environment: CACHE_DIR (default /tmp/greedyhash-data-cache), PYTHON (default
 # /usr/bin/python3, which has PyTorch 1.13: the same kernels as Debian's LibTorch).
+# The reference runs under tuned jemalloc where it is installed (bench/reference/allocator.sh).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=reference/allocator.sh
+source "$repo/bench/reference/allocator.sh"
 data="$repo/../shared/data/cifar10-jpg.tar.gz"
 # A worktree under wt/ sits one level deeper than the main checkout.
 [[ -f "$data" ]] || data="$repo/../../shared/data/cifar10-jpg.tar.gz"
@@ -67,13 +70,14 @@ if [[ ! -d "$data/train" || ! -d "$data/test" ]]; then
 fi
 
 echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores," \
-     "load average $(cut -d' ' -f1-3 /proc/loadavg), threads $threads" >&2
+     "load average $(cut -d' ' -f1-3 /proc/loadavg), threads $threads;" \
+     "reference allocator: $reference_allocator" >&2
 
 # shellcheck disable=SC2086  # the flag strings are meant to split into words
 ours="$("$bench" --data-dir "$data" --threads "$threads" "${quick[@]}" $ours_flags)"
 echo "# load average after ours: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 # shellcheck disable=SC2086
-py="$("$python" "$repo/bench/reference/greedyhash_reference.py" --data-dir "$data" \
+py="$(env "${reference_env[@]}" "$python" "$repo/bench/reference/greedyhash_reference.py" --data-dir "$data" \
       --threads "$threads" "${quick[@]}" $python_flags)"
 echo "# load average after python: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 

@@ -191,10 +191,11 @@ def mean_average_precision(query_codes, query_labels, db_codes, db_labels):
     return float(aps.mean()), no_relevant
 
 
-def evaluate(model, loader_of, queries, database, labels, num_classes, device):
+def evaluate(model, loader_of, queries, database, labels, num_classes, device, precision,
+             channels_last):
     """mAP, tie-aware mAP and accuracy of `queries` ranked against `database`."""
-    query_codes, query_logits = encode(model, loader_of(queries), device)
-    db_codes, _ = encode(model, loader_of(database), device)
+    query_codes, query_logits = encode(model, loader_of(queries), device, precision, channels_last)
+    db_codes, _ = encode(model, loader_of(database), device, precision, channels_last)
     one_hot = np.eye(num_classes, dtype=np.float32)
     args = (query_codes.astype(np.float32), one_hot[labels[queries]],
             db_codes.astype(np.float32), one_hot[labels[database]])
@@ -207,14 +208,24 @@ def evaluate(model, loader_of, queries, database, labels, num_classes, device):
     }
 
 
-def encode(model, loader, device):
+def autocast(device, precision):
+    """bf16: the forward under torch.autocast, as greedyhash's --precision bf16 runs it."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def to_model_input(images, device, channels_last):
+    images = images.to(device, non_blocking=True)
+    return images.to(memory_format=torch.channels_last) if channels_last else images
+
+
+def encode(model, loader, device, precision="fp32", channels_last=False):
     model.eval()
     codes, logits_all = [], []
-    with torch.no_grad():
+    with torch.no_grad(), autocast(device, precision):
         for images, _ in loader:
-            _, b, logits = model(images.to(device, non_blocking=True))
-            codes.append(b.cpu())
-            logits_all.append(logits.cpu())
+            _, b, logits = model(to_model_input(images, device, channels_last))
+            codes.append(b.float().cpu())
+            logits_all.append(logits.float().cpu())
     if device.type == "cuda":
         torch.cuda.synchronize()
     return torch.cat(codes).numpy(), torch.cat(logits_all).numpy()
@@ -231,7 +242,9 @@ def peak_rss_mb():
 # Flags that change what an epoch computes; a checkpoint resumes only under the same ones.
 RUN_DEFINING_FLAGS = ("data_dir", "bit", "threads", "batch_size", "lr", "lr_step", "input_size",
                       "split", "eval_every", "val_database_size", "train_images", "pretrained",
-                      "device", "seed")
+                      "device", "seed", "backbone", "precision", "channels_last")
+# What a checkpoint saved before these flags existed ran with.
+EARLIER_DEFAULTS = {"backbone": "alexnet", "precision": "fp32", "channels_last": False}
 
 
 def run_defining_flags(args):
@@ -261,8 +274,9 @@ def save_checkpoint(path, args, epochs_done, model, optimizer, scheduler, train_
 def load_checkpoint(path, args, model, optimizer, scheduler, train_generator):
     """Restores save_checkpoint's state; returns the number of epochs it had done."""
     state = torch.load(path, map_location="cpu")
-    changed = [f"--{k.replace('_', '-')} {state['flags'].get(k)} -> {v}"
-               for k, v in run_defining_flags(args).items() if state["flags"].get(k) != v]
+    saved = {**EARLIER_DEFAULTS, **state["flags"]}
+    changed = [f"--{k.replace('_', '-')} {saved.get(k)} -> {v}"
+               for k, v in run_defining_flags(args).items() if saved.get(k) != v]
     if changed:
         sys.exit(f"{path}: saved by a run with other flags ({', '.join(changed)}); "
                  "rerun with its flags, or delete it to start afresh")
@@ -329,6 +343,10 @@ def parse_args():
     p.add_argument("--backbone", default="alexnet",
                    choices=["alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "resnet101"])
     p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                   help="bf16: forward passes under torch.autocast (bfloat16), the loss in float32")
+    p.add_argument("--channels-last", action="store_true",
+                   help="the model and its inputs in the channels-last memory format")
     p.add_argument("--seed", type=int, default=2000)
     p.add_argument("--checkpoint", default=None,
                    help="after each epoch, save the training state here (model, momentum, LR "
@@ -393,6 +411,8 @@ def main():
                           shuffle=False, num_workers=args.workers, pin_memory=pin)
 
     model = GreedyHashNet(args.bit, num_classes, args.pretrained, args.backbone).to(device)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9,
                                 weight_decay=5e-4)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=args.lr_step, gamma=0.1)
@@ -414,10 +434,11 @@ def main():
                 if device.type == "cuda":
                     torch.cuda.synchronize()
                 t_train = time.perf_counter()
-            images = images.to(device, non_blocking=True)
+            images = to_model_input(images, device, args.channels_last)
             targets = targets.to(device, non_blocking=True)
-            h, _, logits = model(images)
-            loss = greedy_hash_loss(h, logits, targets)
+            with autocast(device, args.precision):
+                h, _, logits = model(images)
+            loss = greedy_hash_loss(h.float(), logits.float(), targets)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -435,7 +456,7 @@ def main():
         done = epoch + 1
         if args.eval_every > 0 and (done % args.eval_every == 0 or done == args.epochs):
             result = evaluate(model, eval_loader, val_idx, val_db_idx, labels, num_classes,
-                              device)
+                              device, args.precision, args.channels_last)
             record.update({"val_" + key: value for key, value in result.items()})
             log(f"epoch {done}: validation {result}")
         if metrics_out:
@@ -449,9 +470,10 @@ def main():
     train_img_per_s = timed_images / (time.perf_counter() - t_train) if t_train else None
 
     t_eval = time.perf_counter()
-    query_codes, query_logits = encode(model, eval_loader(query_idx), device)
+    query_codes, query_logits = encode(model, eval_loader(query_idx), device, args.precision,
+                                       args.channels_last)
     t_db = time.perf_counter()
-    db_codes, _ = encode(model, eval_loader(db_idx), device)
+    db_codes, _ = encode(model, eval_loader(db_idx), device, args.precision, args.channels_last)
     encode_seconds = time.perf_counter() - t_db
     log(f"encoded {len(query_idx)} queries and {len(db_idx)} database images")
     one_hot = np.eye(num_classes, dtype=np.float32)
@@ -479,7 +501,9 @@ def main():
         "threads": args.threads,
         "workers": args.workers,
         "device": str(device),
-        "precision": "fp32",
+        "precision": args.precision,
+        "channels_last": args.channels_last,
+        "backbone": args.backbone,
         "bit": args.bit,
         "input_size": args.input_size,
         "lr": args.lr,
