@@ -39,10 +39,12 @@ TEST(BackboneSgd, ResNet50ThreeStepsInTrainModeMatchTorchOptimSgd) {
   const ScratchFolder scratch("backbone_sgd");
   const auto folder = scratch.path() / "fixtures";
   std::string output;
-  ASSERT_EQ(
-      run_python(scratch.path(), read_file_bytes(fixtures_dir() / "make_backbone_fixtures.py"),
-                 "sgd " + folder.string() + " resnet50 64 " + std::to_string(kSteps), output),
-      0)
+  ASSERT_EQ(run_python(
+                scratch.path(), read_file_bytes(fixtures_dir() / "make_backbone_fixtures.py"),
+                "sgd " + folder.string() + " resnet50 64 " + std::to_string(kSteps) + " " +
+                    (std::filesystem::path(GREEDYHASH_SOURCE_DIR) / "bench" / "reference").string(),
+                output),
+            0)
       << output;
 
   GreedyHash model(16, 10, "resnet50");
