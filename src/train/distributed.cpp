@@ -154,6 +154,22 @@ class FailureWatchdog {
   std::thread thread_;
 };
 
+// Collectives take one tensor: several of one dtype and device travel as a flat copy.
+at::Tensor flatten(const std::vector<at::Tensor>& parts) {
+  std::vector<at::Tensor> flat_parts;
+  for (const auto& part : parts) flat_parts.push_back(part.reshape({-1}));
+  return torch::cat(flat_parts);
+}
+
+// Writes `flat` (as made by flatten) back into `parts`, in place.
+void unflatten_into(const std::vector<at::Tensor>& parts, const at::Tensor& flat) {
+  int64_t offset = 0;
+  for (const auto& part : parts) {
+    part.detach().copy_(flat.narrow(0, offset, part.numel()).view_as(part));
+    offset += part.numel();
+  }
+}
+
 }  // namespace
 
 DistributedOptions distributed_options_from_env() {
@@ -319,15 +335,9 @@ void DistributedContext::broadcast(const std::vector<at::Tensor>& tensors) {
     }
   }
   for (const auto& group : groups) {
-    std::vector<at::Tensor> parts;
-    for (const auto& tensor : group) parts.push_back(tensor.reshape({-1}));
-    std::vector<at::Tensor> flat{torch::cat(parts)};
+    std::vector<at::Tensor> flat{flatten(group)};
     impl_->wait(impl_->group->broadcast(flat), "broadcast");
-    int64_t offset = 0;
-    for (const auto& tensor : group) {
-      tensor.detach().copy_(flat[0].narrow(0, offset, tensor.numel()).view_as(tensor));
-      offset += tensor.numel();
-    }
+    unflatten_into(group, flat[0]);
   }
 }
 
@@ -364,9 +374,7 @@ void DistributedContext::average_gradients(const std::vector<at::Tensor>& parame
   }
   // All buckets are queued before the first wait, so the backend overlaps them.
   for (auto& bucket : buckets) {
-    std::vector<at::Tensor> flat_parts;
-    for (const auto& grad : bucket.grads) flat_parts.push_back(grad.reshape({-1}));
-    bucket.flat = torch::cat(flat_parts);
+    bucket.flat = flatten(bucket.grads);
     std::vector<at::Tensor> one{bucket.flat};
     bucket.work = impl_->group->allreduce(one);
   }
@@ -374,11 +382,7 @@ void DistributedContext::average_gradients(const std::vector<at::Tensor>& parame
   for (auto& bucket : buckets) {
     impl_->wait(bucket.work, "all-reduce of gradients");
     bucket.flat.mul_(scale);
-    int64_t offset = 0;
-    for (auto& grad : bucket.grads) {
-      grad.copy_(bucket.flat.narrow(0, offset, grad.numel()).view_as(grad));
-      offset += grad.numel();
-    }
+    unflatten_into(bucket.grads, bucket.flat);
   }
   impl_->reduce_seconds += seconds_since(start);
 }

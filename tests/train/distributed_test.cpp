@@ -385,10 +385,11 @@ TEST(Distributed, FusedSgdWithAccumulatingLinearMatchesOneProcess) {
 // step both ranks hold the reference's parameters and buffers.
 torch::Tensor flat_state(const torch::nn::Module& model) {
   std::vector<torch::Tensor> parts;
-  for (const auto& p : model.parameters()) parts.push_back(p.detach().reshape({-1}));
+  for (const auto& p : model.parameters())
+    parts.push_back(p.detach().reshape({-1}).to(torch::kDouble));
   for (const auto& b : model.buffers())
     parts.push_back(b.detach().reshape({-1}).to(torch::kDouble));
-  return torch::cat(parts).to(torch::kDouble).clone();
+  return torch::cat(parts);
 }
 
 TEST(Distributed, BatchNormStatisticsAreRankZerosAfterEveryStep) {
