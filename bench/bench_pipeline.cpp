@@ -32,6 +32,7 @@
 #include "greedyhash/retrieval/classification_accuracy.h"
 #include "greedyhash/retrieval/labeled_codes.h"
 #include "greedyhash/retrieval/retrieval_metrics.h"
+#include "greedyhash/runtime/allocator.h"
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/runtime/stopwatch.h"
 #include "greedyhash/runtime/threads.h"
@@ -176,6 +177,7 @@ int main(int argc, char** argv) {
     split.query = greedyhash::evenly_spaced(split.query, query_size);
     const double data_load_seconds = seconds_since(start);
     out["peak_rss_after_load_mb"] = peak_rss_mb();
+    out["allocator"] = greedyhash::allocator_description();
     std::fprintf(stderr, "pool %lld images; train %zu, query %zu, database %zu; %.2f s\n",
                  static_cast<long long>(dataset.size()), split.train.size(), split.query.size(),
                  split.database.size(), data_load_seconds);

@@ -19,9 +19,12 @@ packages=(
   # numpy reads our .npy files in the tests; python3-torch reads checkpoints and runs the
   # Python reference benchmark.
   python3-numpy python3-torch python3-torchvision
-  # bench/accuracy/run_parity.sh runs the Python reference under jemalloc: glibc's malloc
-  # page-faults its 151 MB fc6 gradient in again at every step (epochs over twice as long).
-  libjemalloc2
+  # Every greedyhash executable links jemalloc (cmake/GreedyhashJemalloc.cmake), and the
+  # benchmarks run the Python reference under it: glibc's malloc returns each freed block
+  # over 32 MB to the system and page-faults it in again at the next step (AlexNet's fc6
+  # gradient is 151 MB; ResNet-50 trains 3.7x slower). jemalloc keeps freed memory for
+  # reuse when told to; tcmalloc (libgoogle-perftools) was not needed.
+  libjemalloc-dev
   # scripts/fuzz.sh: clang with libFuzzer and the sanitizer runtimes (the test suite runs
   # each fuzz target on its seeds and a few thousand inputs).
   clang-14 libclang-rt-14-dev

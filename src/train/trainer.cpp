@@ -18,6 +18,7 @@
 #include "greedyhash/model/loss.h"
 #include "greedyhash/model/memory_format.h"
 #include "greedyhash/report/progress.h"
+#include "greedyhash/runtime/allocator.h"
 #include "greedyhash/runtime/autocast.h"
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/serialize/atomic_file.h"
@@ -300,6 +301,7 @@ class Training {
           selection_.lists->queries.size(), selection_.name, selection_.lists->database.size(),
           config_.eval_every);
     }
+    log_.info("allocator: {}", allocator_description());
     if (dist_.enabled()) {
       log_.info("data-parallel: rank {} of {} ({}), global batch {}", dist_.rank(),
                 dist_.world_size(), dist_.backend_name(), config_.batch_size * dist_.world_size());
