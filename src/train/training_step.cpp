@@ -1,5 +1,7 @@
 #include "greedyhash/train/training_step.h"
 
+#include <chrono>
+
 #include <torch/torch.h>
 
 #include "greedyhash/data/image_dataset.h"
@@ -52,7 +54,32 @@ torch::Tensor at_least_float(const torch::Tensor& t) {
 
 }  // namespace
 
+namespace {
+
+// Ends the parts of a step in a StepProfile, when one is recorded into.
+class PartClock {
+ public:
+  PartClock(StepProfile* profile, c10::Device device)
+      : profile_(profile), device_(device), last_(std::chrono::steady_clock::now()) {}
+
+  void end(double StepProfile::*part) {
+    if (profile_ == nullptr) return;
+    if (device_.is_cuda()) torch::cuda::synchronize(device_.index() < 0 ? 0 : device_.index());
+    const auto now = std::chrono::steady_clock::now();
+    profile_->*part += std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  StepProfile* profile_;
+  c10::Device device_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+}  // namespace
+
 LossTerms TrainingStep::operator()(const Batch& batch) {
+  PartClock clock(profile_, options_.device);
   const auto targets =
       options_.multi_label ? batch.labels.to(torch::kFloat) : class_ids_of(batch.labels);
   LossTerms terms;
@@ -62,18 +89,24 @@ LossTerms TrainingStep::operator()(const Batch& batch) {
     terms = greedy_hash_loss(at_least_float(out.logits), at_least_float(out.h), targets,
                              options_.alpha);
   }
+  clock.end(&StepProfile::forward);
   sgd_->zero_grad();
   terms.total.backward();
+  clock.end(&StepProfile::backward);
   // The one use of gradients between backward and step. Under FusedMomentumSGD .grad
   // holds momentum updates there; the mean over ranks is exact all the same
   // (DistributedContext::average_gradients says why); anything not linear is not.
   if (distributed_ != nullptr) distributed_->average_gradients(model_->parameters());
+  clock.end(&StepProfile::gradient_sync);
   sgd_->step();
+  clock.end(&StepProfile::optimizer);
   // Each rank's forward moved its BatchNorm running statistics by its own batch; rank 0's
   // replace them, as PyTorch's DistributedDataParallel does before every forward
   // (broadcast_buffers). Done after the step instead, the replicas are identical between
   // steps: at an evaluation, a checkpoint or the end-of-epoch check.
   if (distributed_ != nullptr && !buffers_.empty()) distributed_->broadcast(buffers_);
+  clock.end(&StepProfile::buffer_sync);
+  if (profile_ != nullptr) ++profile_->steps;
   return terms;
 }
 

@@ -28,6 +28,18 @@ struct TrainingStepOptions {
   bool fused_optimizer = true;
 };
 
+// Seconds spent in each part of the steps taken while a TrainingStep records into it
+// (TrainingStep::record_profile), summed. Each part ends with a device synchronisation,
+// which costs a GPU its overlap of host and device work: for profiles, not for training.
+struct StepProfile {
+  int64_t steps = 0;
+  double forward = 0;        // forward pass and loss, at the step's precision
+  double backward = 0;       // autograd (FusedMomentumSGD prepares its momentum in it)
+  double gradient_sync = 0;  // the gradients' mean over ranks (data-parallel only)
+  double optimizer = 0;      // the SGD update
+  double buffer_sync = 0;    // rank 0's BatchNorm statistics (data-parallel only)
+};
+
 // One SGD step of GreedyHash, as greedyhash_train takes it and the pipeline benchmark
 // measures it: forward at the step's precision, loss (docs/PROTOCOL.md section 1.3), backward,
 // the gradients' mean over ranks when data-parallel, the optimiser's step, and then rank 0's
@@ -41,6 +53,8 @@ class TrainingStep {
   LossTerms operator()(const Batch& batch);
 
   void set_learning_rate(double lr);
+  // From now on, adds each step's parts to `profile` (nullptr: stops). Not owned.
+  void record_profile(StepProfile* profile) { profile_ = profile; }
   torch::optim::SGD& optimizer() { return *sgd_; }
 
  private:
@@ -49,6 +63,7 @@ class TrainingStep {
   DistributedContext* distributed_;
   std::vector<at::Tensor> buffers_;  // BatchNorm's running statistics, kept equal to rank 0's
   std::unique_ptr<torch::optim::SGD> sgd_;
+  StepProfile* profile_ = nullptr;
 };
 
 }  // namespace greedyhash
