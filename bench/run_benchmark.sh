@@ -20,6 +20,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=reference/allocator.sh
 source "$repo/bench/reference/allocator.sh"
+# shellcheck source=cifar_folder.sh
+source "$repo/bench/cifar_folder.sh"
 data="$repo/../shared/data/cifar10-jpg.tar.gz"
 # A worktree under wt/ sits one level deeper than the main checkout.
 [[ -f "$data" ]] || data="$repo/../../shared/data/cifar10-jpg.tar.gz"
@@ -50,24 +52,8 @@ if [[ ! -x "$bench" ]]; then
   exit 1
 fi
 
-# Both programs read the same unpacked folder. The layout matches what the C++
-# resolve_data_dir makes (cache/<archive name>/<single wrapper folder>), so ours reuses it.
-if [[ -f "$data" ]]; then
-  name="$(basename "$data")"; name="${name%.tar.gz}"; name="${name%.tgz}"
-  if [[ ! -d "$cache/$name" ]]; then
-    mkdir -p "$cache"
-    tmp="$(mktemp -d "$cache/.unpack.XXXXXX")"
-    tar xzf "$data" -C "$tmp"
-    mv "$tmp" "$cache/$name"
-  fi
-  data="$cache/$name"
-  entries=("$data"/*)
-  if [[ ${#entries[@]} -eq 1 && -d "${entries[0]}" ]]; then data="${entries[0]}"; fi
-fi
-if [[ ! -d "$data/train" || ! -d "$data/test" ]]; then
-  echo "run_benchmark.sh: $data has no train/ and test/ image folders" >&2
-  exit 1
-fi
+# Both programs read the same unpacked folder.
+data="$(cifar_folder "$data" "$cache")" || exit 1
 
 echo "# $(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores," \
      "load average $(cut -d' ' -f1-3 /proc/loadavg), threads $threads;" \

@@ -337,6 +337,8 @@ def parse_args():
     p.add_argument("--query-size", type=int, default=None)
     p.add_argument("--warmup-batches", type=int, default=3,
                    help="training batches excluded from train_img_per_s")
+    p.add_argument("--train-only", action="store_true",
+                   help="stop after training: no encoding or metrics (bench/whole_process.sh)")
     p.add_argument("--quick", action="store_true",
                    help="320 train images, 5,000 database images, 100 queries")
     p.add_argument("--pretrained", default=None, help="torchvision state_dict of the backbone (.pth)")
@@ -468,6 +470,11 @@ def main():
     if device.type == "cuda":
         torch.cuda.synchronize()
     train_img_per_s = timed_images / (time.perf_counter() - t_train) if t_train else None
+    if args.train_only:
+        print(json.dumps({"impl": "python", "train_img_per_s": train_img_per_s,
+                          "train_images": int(len(train_idx)),
+                          "wall_seconds": time.perf_counter() - wall_start}))
+        return
 
     t_eval = time.perf_counter()
     query_codes, query_logits = encode(model, eval_loader(query_idx), device, args.precision,
