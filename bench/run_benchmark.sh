@@ -11,7 +11,9 @@
 #   --ours    extra flags for ours (default: "--precision bf16 --channels-last", the
 #             fastest settings measured on AVX512-BF16 CPUs; "--precision fp32" for the
 #             plain float run)
-#   --python  extra flags for the reference (e.g. "--workers 0")
+#   --python  extra flags for the reference (default: "--precision bf16 --channels-last", the
+#             same settings; channels-last made its encoding 10% faster in fp32 and bf16
+#             and its fp32 training 4%, docs/PERFORMANCE.md). Give both the same --precision.
 # Environment: CACHE_DIR (default /tmp/greedyhash-data-cache), PYTHON (default
 # /usr/bin/python3, which has PyTorch 1.13: the same kernels as Debian's LibTorch).
 # The reference runs under tuned jemalloc where it is installed (bench/reference/allocator.sh).
@@ -29,7 +31,7 @@ build="$repo/build"
 threads=2
 quick=()
 ours_flags="--precision bf16 --channels-last"
-python_flags=""
+python_flags="--precision bf16 --channels-last"
 cache="${CACHE_DIR:-/tmp/greedyhash-data-cache}"
 python="${PYTHON:-/usr/bin/python3}"
 
