@@ -22,6 +22,11 @@ std::string errno_text() {
 }  // namespace
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+  write_file_atomically(path, [bytes](const ByteSink& sink) { sink(bytes.data(), bytes.size()); });
+}
+
+void write_file_atomically(const std::filesystem::path& path,
+                           const std::function<void(const ByteSink&)>& produce) {
   const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::error_code ec;
   std::filesystem::create_directories(folder, ec);
@@ -32,24 +37,29 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
   if (fd < 0) throw Error("cannot write " + path.string() + ": " + errno_text());
 
   const auto fail = [&](const std::string& what) {
-    const std::string reason = errno_text();
+    throw Error("cannot write " + path.string() + " (" + what + "): " + errno_text());
+  };
+  try {
+    produce([&](const char* data, size_t size) {
+      size_t written = 0;
+      while (written < size) {
+        const ssize_t n = ::write(fd, data + written, size - written);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          fail("write");
+        }
+        written += static_cast<size_t>(n);
+      }
+    });
+    // mkstemp creates 0600; results are meant to be shared, so make them world-readable
+    // (reading the umask to do better would briefly change it for every thread).
+    if (::fchmod(fd, 0644) != 0) fail("chmod");
+    if (::fsync(fd) != 0) fail("fsync");
+  } catch (...) {
     ::close(fd);
     ::unlink(temp.c_str());
-    throw Error("cannot write " + path.string() + " (" + what + "): " + reason);
-  };
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("write");
-    }
-    written += static_cast<size_t>(n);
+    throw;
   }
-  // mkstemp creates 0600; results are meant to be shared, so make them world-readable
-  // (reading the umask to do better would briefly change it for every thread).
-  if (::fchmod(fd, 0644) != 0) fail("chmod");
-  if (::fsync(fd) != 0) fail("fsync");
   if (::close(fd) != 0) {
     const std::string reason = errno_text();
     ::unlink(temp.c_str());

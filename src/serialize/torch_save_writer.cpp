@@ -5,11 +5,15 @@
 
 #include "greedyhash/serialize/atomic_file.h"
 #include "greedyhash/serialize/torch_save_file.h"
+#include "greedyhash/serialize/zip_sink.h"
 #include "pickle_writer.h"
 
 namespace greedyhash {
 
-std::string torch_save_bytes(const TorchSaveDict& entries) {
+namespace {
+
+// The torch.save zip archive of `entries`, handed to `sink` as it is made.
+void write_torch_save(const TorchSaveDict& entries, const ByteSink& sink) {
   detail::PickleWriter pickler;
   pickler.begin_dict();
   for (const auto& item : entries) {
@@ -18,17 +22,8 @@ std::string torch_save_bytes(const TorchSaveDict& entries) {
   }
   pickler.end_dict();
 
-  std::string archive_bytes;
-  {
-    caffe2::serialize::PyTorchStreamWriter writer([&](const void* buf, size_t n) -> size_t {
-      // A null buffer asks to skip n bytes; in a fresh buffer that means zeros.
-      if (buf == nullptr) {
-        archive_bytes.append(n, '\0');
-      } else {
-        archive_bytes.append(static_cast<const char*>(buf), n);
-      }
-      return n;
-    });
+  write_zip_to_sink(sink, [&](const ZipWriterFunction& writer_function) {
+    caffe2::serialize::PyTorchStreamWriter writer(writer_function);
     writer.writeRecord("data.pkl", pickler.bytes().data(), pickler.bytes().size());
     writer.writeRecord("byteorder", "little", 6);
     static const char kNothing = 0;
@@ -40,12 +35,19 @@ std::string torch_save_bytes(const TorchSaveDict& entries) {
                          nbytes);
     }
     writer.writeEndOfFile();
-  }
-  return archive_bytes;
+  });
+}
+
+}  // namespace
+
+std::string torch_save_bytes(const TorchSaveDict& entries) {
+  std::string bytes;
+  write_torch_save(entries, [&](const char* data, size_t size) { bytes.append(data, size); });
+  return bytes;
 }
 
 void write_torch_save_dict(const std::filesystem::path& file, const TorchSaveDict& entries) {
-  write_file_atomically(file, torch_save_bytes(entries));
+  write_file_atomically(file, [&](const ByteSink& sink) { write_torch_save(entries, sink); });
 }
 
 }  // namespace greedyhash

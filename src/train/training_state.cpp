@@ -6,12 +6,12 @@
 #include <torch/serialize/output-archive.h>
 
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "greedyhash/error.h"
 #include "greedyhash/serialize/atomic_file.h"
+#include "greedyhash/serialize/zip_sink.h"
 
 namespace greedyhash {
 
@@ -60,9 +60,10 @@ void save_training_state(const fs::path& file, const torch::optim::Optimizer& op
     std::lock_guard<std::mutex> lock(cuda.mutex());
     archive.write("rng_cuda_" + std::to_string(i), cuda.get_state());
   }
-  std::ostringstream bytes;
-  archive.save_to(bytes);
-  write_file_atomically(file, bytes.str());
+  // Written as it is serialised: the momentum buffers are as large as the model.
+  write_file_atomically(file, [&](const ByteSink& sink) {
+    write_zip_to_sink(sink, [&](const ZipWriterFunction& writer) { archive.save_to(writer); });
+  });
 }
 
 TrainingState load_training_state(const fs::path& file, torch::optim::Optimizer& optimizer) {

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include "greedyhash/error.h"
 
@@ -43,6 +44,32 @@ TEST(WriteFileAtomically, FailureLeavesTheOldFileAndNamesThePath) {
     EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
   }
   EXPECT_TRUE(fs::is_directory(path / "occupied"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(folder), fs::directory_iterator()), 1);
+}
+
+TEST(WriteFileAtomically, WritesTheProducersPiecesInOrder) {
+  const auto path = fresh_test_folder("atomic_pieces") / "f.bin";
+  write_file_atomically(path, [](const ByteSink& sink) {
+    sink("ab", 2);
+    sink("", 0);
+    sink("c\0d", 3);
+  });
+  EXPECT_EQ(read_file_bytes(path), std::string("abc\0d", 5));
+}
+
+// A producer that fails half-way (the disk full, a value it cannot write) leaves the old
+// file and no temporary file, and its exception reaches the caller unchanged.
+TEST(WriteFileAtomically, AProducerThatThrowsLeavesTheOldFile) {
+  const auto folder = fresh_test_folder("atomic_producer_throws");
+  const auto path = folder / "last.pt";
+  write_file_atomically(path, "old");
+  EXPECT_THROW(write_file_atomically(path,
+                                     [](const ByteSink& sink) {
+                                       sink("new, half", 9);
+                                       throw std::invalid_argument("cannot write this value");
+                                     }),
+               std::invalid_argument);
+  EXPECT_EQ(read_file_bytes(path), "old");
   EXPECT_EQ(std::distance(fs::directory_iterator(folder), fs::directory_iterator()), 1);
 }
 

@@ -44,7 +44,8 @@ TorchSaveDict read_torch_save_dict(const std::filesystem::path& file,
 // std::invalid_argument (a programming error).
 std::string torch_save_bytes(const TorchSaveDict& entries);
 
-// torch_save_bytes written with write_file_atomically.
+// The same bytes written with write_file_atomically as they are made: the file is never
+// whole in memory.
 void write_torch_save_dict(const std::filesystem::path& file, const TorchSaveDict& entries);
 
 }  // namespace greedyhash
