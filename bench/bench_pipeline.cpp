@@ -6,7 +6,6 @@
 // class), then --train-images / --database-size / --query-size keep N evenly spaced items
 // list[floor(i * len / N)] of each ascending list (a prefix would be one or two classes).
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -37,6 +36,7 @@
 #include "greedyhash/runtime/stopwatch.h"
 #include "greedyhash/runtime/threads.h"
 #include "greedyhash/train/training_step.h"
+#include "json_stdout.h"
 
 namespace {
 
@@ -155,11 +155,7 @@ int main(int argc, char** argv) {
     if (query_size == 0) query_size = 100;
   }
 
-  // stdout carries the JSON alone: the library's progress lines (printed on stdout) are
-  // sent to stderr, and the JSON goes to the original stdout at the end.
-  std::fflush(stdout);
-  const int json_fd = ::dup(STDOUT_FILENO);
-  ::dup2(STDERR_FILENO, STDOUT_FILENO);
+  const JsonStdout json_out;
   try {
     const auto wall_start = Clock::now();
     nlohmann::json out;
@@ -187,14 +183,9 @@ int main(int argc, char** argv) {
     model->to(device);
     if (channels_last) greedyhash::use_channels_last(*model);
     // The library's own step with the paper's settings (greedyhash::Config's defaults).
-    const greedyhash::Config paper;
-    greedyhash::TrainingStepOptions step_options;
-    step_options.lr = paper.lr;
-    step_options.momentum = paper.momentum;
-    step_options.weight_decay = paper.weight_decay;
-    step_options.alpha = paper.alpha;
-    step_options.precision = precision;
-    step_options.device = device;
+    greedyhash::Config paper;
+    paper.precision = precision;
+    greedyhash::TrainingStepOptions step_options = greedyhash::training_step_options(paper, device);
     step_options.fused_optimizer = !torch_sgd;
     auto training_step = std::make_unique<greedyhash::TrainingStep>(model, step_options);
 
@@ -290,9 +281,7 @@ int main(int argc, char** argv) {
     out["seed"] = seed;
     out["data_folder"] = folder.string();
     out["wall_seconds"] = seconds_since(wall_start);
-    const std::string text = out.dump() + "\n";
-    std::fflush(stdout);
-    if (::write(json_fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) return 1;
+    if (!json_out.write(out)) return 1;
   } catch (const greedyhash::Error& e) {
     std::cerr << "error: " << e.what() << std::endl;
     return 1;

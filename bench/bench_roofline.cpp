@@ -4,7 +4,6 @@
 // trained image, counted from the layers' shapes; (3) training and encoding on real
 // CIFAR-10 at greedyhash_train's settings, with each training step split into its parts
 // (data wait, forward, backward, optimiser, synchronisation). Prints one JSON object.
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -30,6 +29,7 @@
 #include "greedyhash/runtime/stopwatch.h"
 #include "greedyhash/runtime/threads.h"
 #include "greedyhash/train/training_step.h"
+#include "json_stdout.h"
 
 namespace {
 
@@ -156,14 +156,10 @@ nlohmann::json profile_training(const Setup& setup, const std::string& precision
   greedyhash::GreedyHash model(48, setup.dataset.num_classes(), "alexnet");
   greedyhash::use_channels_last(*model);
   model->train();
-  const greedyhash::Config paper;
-  greedyhash::TrainingStepOptions options;
-  options.lr = paper.lr;
-  options.momentum = paper.momentum;
-  options.weight_decay = paper.weight_decay;
-  options.alpha = paper.alpha;
-  options.precision = precision;
-  greedyhash::TrainingStep step(model, options);
+  greedyhash::Config paper;
+  paper.precision = precision;
+  greedyhash::TrainingStep step(model,
+                                greedyhash::training_step_options(paper, c10::Device(c10::kCPU)));
 
   greedyhash::BatchLoaderOptions loading;
   loading.batch_size = setup.batch_size;
@@ -248,10 +244,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "split and initialisation seed");
   CLI11_PARSE(app, argc, argv);
 
-  // stdout carries the JSON alone (the library's progress lines go to stderr).
-  std::fflush(stdout);
-  const int json_fd = ::dup(STDOUT_FILENO);
-  ::dup2(STDERR_FILENO, STDOUT_FILENO);
+  const JsonStdout json_out;
   try {
     nlohmann::json out;
     out["threads"] = greedyhash::configure_threads(threads);
@@ -302,9 +295,7 @@ int main(int argc, char** argv) {
       out["training"][precision] = train;
       out["encoding"][precision] = encode;
     }
-    const std::string text = out.dump() + "\n";
-    std::fflush(stdout);
-    if (::write(json_fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) return 1;
+    if (!json_out.write(out)) return 1;
   } catch (const greedyhash::Error& e) {
     std::cerr << "error: " << e.what() << std::endl;
     return 1;

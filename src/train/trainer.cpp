@@ -309,13 +309,7 @@ class Training {
   }
 
   TrainingStepOptions step_options() const {
-    TrainingStepOptions options;
-    options.lr = config_.lr;
-    options.momentum = config_.momentum;
-    options.weight_decay = config_.weight_decay;
-    options.alpha = config_.alpha;
-    options.precision = config_.precision;
-    options.device = device_;
+    TrainingStepOptions options = training_step_options(config_, device_);
     options.multi_label = data_.dataset.multi_label();
     return options;
   }

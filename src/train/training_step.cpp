@@ -36,6 +36,17 @@ std::unique_ptr<torch::optim::SGD> make_sgd(std::vector<torch::Tensor> params,
 
 }  // namespace
 
+TrainingStepOptions training_step_options(const Config& config, c10::Device device) {
+  TrainingStepOptions options;
+  options.lr = config.lr;
+  options.momentum = config.momentum;
+  options.weight_decay = config.weight_decay;
+  options.alpha = config.alpha;
+  options.precision = config.precision;
+  options.device = device;
+  return options;
+}
+
 TrainingStep::TrainingStep(GreedyHash model, const TrainingStepOptions& options,
                            DistributedContext* distributed)
     : model_(std::move(model)),

@@ -8,6 +8,7 @@
 #include <torch/optim/sgd.h>
 
 #include "greedyhash/data/batch_loader.h"
+#include "greedyhash/io/config.h"
 #include "greedyhash/model/greedy_hash.h"
 #include "greedyhash/model/loss.h"
 
@@ -27,6 +28,10 @@ struct TrainingStepOptions {
   // applies, that is with momentum; torch::optim::SGD otherwise or when false.
   bool fused_optimizer = true;
 };
+
+// The step greedyhash_train takes with `config`'s settings (learning rate before any
+// schedule, momentum, weight decay, alpha, precision) on `device`.
+TrainingStepOptions training_step_options(const Config& config, c10::Device device);
 
 // Seconds spent in each part of the steps taken while a TrainingStep records into it
 // (TrainingStep::record_profile), summed. Each part ends with a device synchronisation,
