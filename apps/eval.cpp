@@ -1,6 +1,8 @@
 // greedyhash_eval: evaluates a trained run on its saved split.
 #include <cstdio>
 
+#include <torch/torch.h>
+
 #include <nlohmann/json.hpp>
 
 #include "greedyhash/cli/app_main.h"
@@ -11,6 +13,8 @@
 #include "greedyhash/inference/evaluation.h"
 #include "greedyhash/inference/saved_codes.h"
 #include "greedyhash/inference/trained_model.h"
+#include "greedyhash/inference/unsupervised_evaluation.h"
+#include "greedyhash/model/feature_hasher.h"
 #include "greedyhash/report/line_plot.h"
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/runtime/threads.h"
@@ -82,6 +86,82 @@ void print_table(const nlohmann::json& report, const std::string& dataset) {
   }
 }
 
+void print_unsupervised_table(const nlohmann::json& report) {
+  std::printf("%s, %d bits: %lld queries x %lld database items\n",
+              report["method"].get<std::string>().c_str(), report["bit"].get<int>(),
+              static_cast<long long>(report["num_query"].get<int64_t>()),
+              static_cast<long long>(report["num_database"].get<int64_t>()));
+  if (report.contains("map")) {
+    const auto k = report["top_k"].get<int64_t>();
+    const std::string at =
+        k == report["num_database"].get<int64_t>() ? "@all" : "@" + std::to_string(k);
+    std::printf("  %-28s %.4f\n", ("mAP" + at).c_str(), report["map"].get<double>());
+    const char* tie_key =
+        report.contains("map_tie_aware_top_k") ? "map_tie_aware_top_k" : "map_tie_aware";
+    std::printf("  %-28s %.4f\n", ("mAP" + at + ", tie-aware").c_str(),
+                report[tie_key].get<double>());
+  }
+  for (const auto& recall : report["neighbour_recall"]) {
+    const std::string k = recall["k"].dump();
+    for (const auto& [r, value] : recall["recall_at"].items()) {
+      std::printf("  %-28s %.4f\n", ("recall of " + k + "-NN in top " + r).c_str(),
+                  value.get<double>());
+    }
+  }
+}
+
+// greedyhash_eval on a --method unsupervised run: codes against the cosine neighbours of the
+// features (and mAP when labelled), on the run's embedding folder or the backbone's features.
+int evaluate_unsupervised(const Config& config, const ConfigFlags& flags,
+                          const std::string& checkpoint) {
+  CodeEvaluationOptions options;
+  options.top_k = config.map_topk;
+  nlohmann::json report;
+  RunFiles files(run_folder(config));
+  fs::path used;
+  if (!config.features.empty()) {
+    configure_threads(static_cast<int>(config.threads));
+    used = checkpoint.empty() ? default_checkpoint(files) : fs::path(checkpoint);
+    FeatureHasherMeta meta;
+    FeatureHasher model = load_feature_hasher(used, config.bit, &meta);
+    const FeatureFolder folder = load_feature_folder(config.features);
+    if (folder.dim() != meta.input_dim) {
+      throw Error("features in " + folder.dir.string() + " have " + std::to_string(folder.dim()) +
+                  " values per row but " + used.string() + " takes " +
+                  std::to_string(meta.input_dim) + "; pass --features of the same embedding model");
+    }
+    torch::NoGradGuard no_grad;
+    const TrueNeighbours truth = true_neighbours(folder.query, folder.database, options);
+    report = evaluate_feature_codes(model->forward(folder.query.features).h,
+                                    model->forward(folder.database.features).h, folder.query,
+                                    folder.database, truth, options);
+    report["features"] = fs::absolute(folder.dir).string();
+    report["checkpoint_epoch"] = meta.epoch;
+  } else {
+    auto run = open_trained_run(flags, checkpoint);
+    used = run.trained.checkpoint;
+    const RunData data = load_run_data(run.config, run.files.dir, SplitMode::Load);
+    run.encode.transform = data.eval_transform;
+    run.encode.progress_label = "backbone features";
+    const RetrievalFeatures rows = backbone_retrieval_features(
+        run.trained.model, data.dataset, test_retrieval(data.split), run.encode);
+    torch::NoGradGuard no_grad;
+    torch::nn::Linear layer = run.trained.model->hash_layer;
+    const TrueNeighbours truth = true_neighbours(rows.query, rows.database, options);
+    report = evaluate_feature_codes(layer->forward(rows.query.features.to(run.device)).cpu(),
+                                    layer->forward(rows.database.features.to(run.device)).cpu(),
+                                    rows.query, rows.database, truth, options);
+    report["dataset"] = config.dataset;
+    report["checkpoint_epoch"] = run.trained.meta.epoch;
+  }
+  report["method"] = "greedyhash-unsupervised";
+  report["checkpoint"] = used.string();
+  write_file_atomically(files.dir / "eval.json", report.dump(2) + "\n");
+  print_unsupervised_table(report);
+  std::printf("wrote %s\n", (files.dir / "eval.json").c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,7 +171,11 @@ int main(int argc, char** argv) {
       "accuracy, precision and recall within Hamming radius 2, PR curve and precision@N; says\n"
       "how the checkpoint was chosen (best.pt: on held-out validation queries, unless trained\n"
       "with --select query). Writes eval.json, pr_curve.png and precision_at_n.png into the\n"
-      "run folder.",
+      "run folder.\n"
+      "A --method unsupervised run is judged as its method asks: mAP (when the data has\n"
+      "labels) and the recall of each query's 10 and 100 nearest neighbours by cosine\n"
+      "similarity of the features among its first 10, 100 and 1000 Hamming-ranked items\n"
+      "(tie-aware); --features DIR evaluates a --features run on another folder.",
       "greedyhash_eval");
   ConfigFlags flags;
   add_config_flags(app, flags, kEvalApp);
@@ -103,6 +187,10 @@ int main(int argc, char** argv) {
                "as .npy files, and codes.json naming the checkpoint (by SHA-256) they came from");
 
   return run_app("greedyhash_eval", app, argc, argv, [&] {
+    if (const Config run_config = resolve_config(flags); run_config.method == "unsupervised") {
+      if (codes) throw Error("--save-codes applies to supervised runs only");
+      return evaluate_unsupervised(run_config, flags, checkpoint);
+    }
     const auto [config, device, files, trained, encode] = open_trained_run(flags, checkpoint);
     const RunData data = load_run_data(config, files.dir, SplitMode::Load);
     if (trained.meta.num_classes != data.dataset.num_classes()) {

@@ -10,6 +10,7 @@
 #include "greedyhash/index/binary_index.h"
 #include "greedyhash/index/index_files.h"
 #include "greedyhash/inference/collection_index.h"
+#include "greedyhash/model/feature_hasher.h"
 #include "greedyhash/runtime/stopwatch.h"
 #include "greedyhash/serialize/sha256.h"
 
@@ -17,6 +18,43 @@ namespace {
 
 using namespace greedyhash;
 namespace fs = std::filesystem;
+
+// The run's database, an image folder or a list file, encoded by the run's model.
+EncodedCollection encode_images_for_index(const ConfigFlags& flags, const std::string& checkpoint,
+                                          const std::string& images, const std::string& list) {
+  const auto [config, device, files, trained, encode] = open_trained_run(flags, checkpoint);
+  EncodeOptions options = encode;
+  GreedyHash model = trained.model;
+  EncodedCollection collection;
+  if (!images.empty()) {
+    collection = encode_image_folder(model, images, outside_image_options(config), options);
+  } else if (!list.empty()) {
+    collection = encode_list_file(model, list, outside_image_options(config), options);
+  } else {
+    const RunData data = load_run_data(config, files.dir, SplitMode::Load);
+    options.transform = data.eval_transform;
+    collection = encode_run_database(model, data, options);
+  }
+  describe_model(collection.manifest, trained, file_sha256_hex(trained.checkpoint), files.dir);
+  return collection;
+}
+
+// The rows of a feature matrix, encoded by a --features run's hash layer.
+EncodedCollection encode_features_for_index(const Config& config, const std::string& checkpoint,
+                                            const fs::path& features) {
+  const RunFiles files(run_folder(config));
+  const fs::path used = checkpoint.empty() ? default_checkpoint(files) : fs::path(checkpoint);
+  FeatureHasherMeta meta;
+  FeatureHasher model = load_feature_hasher(used, config.bit, &meta);
+  EncodedCollection collection = encode_feature_file(model, features);
+  IndexManifest& m = collection.manifest;
+  m.bits = static_cast<int>(meta.bits);
+  m.checkpoint = fs::absolute(used).lexically_normal().string();
+  m.checkpoint_sha256 = file_sha256_hex(used);
+  m.checkpoint_epoch = meta.epoch;
+  m.run_dir = fs::absolute(files.dir).lexically_normal().string();
+  return collection;
+}
 
 }  // namespace
 
@@ -39,10 +77,12 @@ int main(int argc, char** argv) {
       "scans only the --nprobe cells nearest a query: faster on millions of codes, approximate.\n"
       "Defaults: nlist = sqrt(N) (at most N / 39), nprobe = nlist / 16. More nprobe: higher\n"
       "recall, slower; docs/PERFORMANCE.md measures both on 1,000,000 codes.\n"
-      "greedyhash_search --nprobe overrides nprobe per search.",
+      "greedyhash_search --nprobe overrides nprobe per search.\n"
+      "\n"
+      "A --features run (embeddings) indexes the rows of a .npy: --features database.npy.",
       "greedyhash_index");
   ConfigFlags flags;
-  add_config_flags(app, flags, kIndexApp);
+  add_config_flags(app, flags, kIndexApp, {"features"});
   std::string checkpoint;
   std::string images;
   std::string list;
@@ -50,7 +90,13 @@ int main(int argc, char** argv) {
   std::string index_type = "flat";
   IndexParams params;
   add_checkpoint_flag(app, checkpoint, "to encode with");
+  std::string features;
+  auto* features_flag = app.add_option(
+      "--features", features,
+      "a --features run: index the rows of this .npy (N x D float32/float16) instead; labels "
+      "from <stem>_labels.npy beside it when present");
   auto* images_flag = app.add_option("--images", images, "index this image folder instead");
+  features_flag->excludes(images_flag);
   auto* list_flag = app.add_option("--list", list, "index the images of this list file instead");
   images_flag->excludes(list_flag);
   app.add_option("--output", output, "index file to write (default: in the run folder, see above)");
@@ -69,22 +115,16 @@ int main(int argc, char** argv) {
     if (params.type == IndexType::Flat && (nlist_flag->count() > 0 || nprobe_flag->count() > 0)) {
       throw Error("--nlist and --nprobe apply to --index-type ivf only");
     }
-    const auto [config, device, files, trained, encode] = open_trained_run(flags, checkpoint);
-    const std::string fingerprint = file_sha256_hex(trained.checkpoint);
-
-    EncodeOptions options = encode;
-    GreedyHash model = trained.model;
-    EncodedCollection collection;
-    if (!images.empty()) {
-      collection = encode_image_folder(model, images, outside_image_options(config), options);
-    } else if (!list.empty()) {
-      collection = encode_list_file(model, list, outside_image_options(config), options);
-    } else {
-      const RunData data = load_run_data(config, files.dir, SplitMode::Load);
-      options.transform = data.eval_transform;
-      collection = encode_run_database(model, data, options);
+    const Config run_config = resolve_config(flags);
+    if (!features.empty() && !list.empty()) throw Error("--features and --list exclude each other");
+    if (!run_config.features.empty() && features.empty()) {
+      throw Error("this run trains on embeddings; pass --features FILE.npy (e.g. " +
+                  (fs::path(run_config.features) / "database.npy").string() + ")");
     }
-    describe_model(collection.manifest, trained, fingerprint, files.dir);
+    const fs::path run_dir = run_folder(run_config);
+    const EncodedCollection collection =
+        features.empty() ? encode_images_for_index(flags, checkpoint, images, list)
+                         : encode_features_for_index(run_config, checkpoint, features);
 
     const int bits = collection.codes.bits();
     if (params.type == IndexType::Ivf) {
@@ -95,10 +135,10 @@ int main(int argc, char** argv) {
     const BinaryIndex index = BinaryIndex::build(collection.codes, params);
     const double seconds = seconds_since(start);
     const fs::path file =
-        output.empty() ? default_index_file(files.dir, collection.manifest) : fs::path(output);
+        output.empty() ? default_index_file(run_dir, collection.manifest) : fs::path(output);
     write_index_files(file, index, collection.manifest);
 
-    std::printf("indexed %lld images as %d-bit codes", static_cast<long long>(index.size()), bits);
+    std::printf("indexed %lld items as %d-bit codes", static_cast<long long>(index.size()), bits);
     if (padded_bits(bits) != bits) {
       std::printf(" (padded with zero bits to %d in the index and in queries)", padded_bits(bits));
     }

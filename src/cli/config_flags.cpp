@@ -53,7 +53,8 @@ std::string config_default_description(ConfigBase base) {
              : "the run's config.json (<output-dir>/bit_<bit>/config.json), else " + preset;
 }
 
-void add_config_flags(CLI::App& app, ConfigFlags& flags, ConfigApp app_id) {
+void add_config_flags(CLI::App& app, ConfigFlags& flags, ConfigApp app_id,
+                      const std::set<std::string>& own_flags) {
   flags.base = app_id == kTrainApp ? ConfigBase::Preset : ConfigBase::RunFolder;
   std::string help = "JSON config file (default: " + config_default_description(flags.base);
   if (app_id == kTrainApp)
@@ -62,6 +63,7 @@ void add_config_flags(CLI::App& app, ConfigFlags& flags, ConfigApp app_id) {
   for (const auto& k : config_keys()) {
     const std::string name = k.name;
     const std::string flag = "--" + flag_name(name);
+    if (own_flags.count(name) > 0) continue;
     if ((k.apps & app_id) == 0) {
       // Hidden (empty group), and an error when given.
       const std::string message = flag + " is a setting " + app_name(app_id) +
@@ -88,8 +90,9 @@ void add_config_flags(CLI::App& app, ConfigFlags& flags, ConfigApp app_id) {
   }
 }
 
-fs::path preset_config_path(int64_t bit) {
-  const std::string file = "cifar10-1_" + std::to_string(bit) + ".json";
+fs::path preset_config_path(int64_t bit, bool features) {
+  const std::string file =
+      features ? "features_unsupervised.json" : "cifar10-1_" + std::to_string(bit) + ".json";
   for (const fs::path& folder :
        {fs::path("configs"), fs::path(GREEDYHASH_SOURCE_DIR) / "configs"}) {
     if (fs::exists(folder / file)) return folder / file;
@@ -123,9 +126,12 @@ Config resolve_config(const ConfigFlags& flags) {
     }
   }
   if (!from_run) {
-    config = load_config(flags.config_file.empty()
-                             ? preset_config_path(override_or(flags, "bit", Config{}.bit))
-                             : fs::path(flags.config_file));
+    const auto features = flags.overrides.find("features");
+    const bool on_features = features != flags.overrides.end() && !features->second.empty();
+    config =
+        load_config(flags.config_file.empty()
+                        ? preset_config_path(override_or(flags, "bit", Config{}.bit), on_features)
+                        : fs::path(flags.config_file));
   }
   apply_config_json(config, overrides, "command line");
   return config;

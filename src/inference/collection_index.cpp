@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include "greedyhash/data/feature_set.h"
 #include "greedyhash/data/image_decoding.h"
 #include "greedyhash/data/image_folder.h"
 #include "greedyhash/data/list_file.h"
@@ -102,6 +103,33 @@ EncodedCollection encode_list_file(GreedyHash& model, const fs::path& list_file,
   return out;
 }
 
+EncodedCollection encode_feature_file(FeatureHasher& model, const fs::path& file) {
+  const at::Tensor features = load_feature_matrix(file);
+  if (features.size(1) != model->input_dim()) {
+    throw Error(file.string() + " has " + std::to_string(features.size(1)) +
+                " columns but the run's hash layer takes " + std::to_string(model->input_dim()) +
+                "; index features of the embedding model the run was trained on");
+  }
+  EncodedCollection out;
+  {
+    torch::NoGradGuard no_grad;
+    out.codes = BinaryCodes::from_tensor(model->forward(features).h);
+  }
+  IndexManifest& m = out.manifest;
+  m.collection = "features";
+  m.source = file.string();
+  for (int64_t row = 0; row < features.size(0); ++row) {
+    m.items.push_back(file.filename().string() + "#" + std::to_string(row));
+  }
+  const fs::path labels_file = file.parent_path() / (file.stem().string() + "_labels.npy");
+  if (fs::exists(labels_file)) {
+    const at::Tensor labels = load_label_matrix(labels_file, features.size(0));
+    for (int64_t c = 0; c < labels.size(1); ++c) m.class_names.push_back(std::to_string(c));
+    m.labels = class_lists(labels);
+  }
+  return out;
+}
+
 void describe_model(IndexManifest& manifest, const TrainedModel& trained,
                     const std::string& checkpoint_sha256, const fs::path& run_dir) {
   manifest.bits = static_cast<int>(trained.meta.bits);
@@ -115,7 +143,9 @@ fs::path default_index_file(const fs::path& run_dir, const IndexManifest& manife
   if (manifest.collection == "run_database") return run_dir / "database.faiss";
   const fs::path source(manifest.source);
   const std::string name =
-      manifest.collection == "list" ? source.stem().string() : last_name(fs::absolute(source));
+      manifest.collection == "list" || manifest.collection == "features"
+          ? source.stem().string()
+          : last_name(fs::absolute(source));
   return run_dir / (name + ".faiss");
 }
 

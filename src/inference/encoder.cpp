@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <optional>
 
 #include "greedyhash/data/batch_loader.h"
@@ -27,11 +28,12 @@ struct EncodeCursor {
   int64_t step = 0;
 };
 
-// Encodes dataset rows `indices` into the cursor's next rows. The model is in eval mode
-// and gradients are off.
-void encode_rows(GreedyHash& model, const ImageDataset& dataset,
-                 const std::vector<int64_t>& indices, const EncodeOptions& options,
-                 EncodeCursor& cursor) {
+// Runs `consume(batch, row)` on each batch of dataset rows `indices`, transformed and on
+// the options' device, under its autocast; `row` is the batch's first row in the output.
+// The model is in eval mode and gradients are off.
+void for_each_batch(const ImageDataset& dataset, const std::vector<int64_t>& indices,
+                    const EncodeOptions& options, EncodeCursor& cursor,
+                    const std::function<void(const Batch&, int64_t)>& consume) {
   BatchLoaderOptions loader_options;
   loader_options.batch_size = options.batch_size;
   loader_options.device = options.device;
@@ -41,16 +43,24 @@ void encode_rows(GreedyHash& model, const ImageDataset& dataset,
   // One scope for the whole loop: the bf16 copies of the weights are cast once, not per batch.
   AutocastScope autocast(options.device, options.precision);
   while (auto batch = loader.next()) {
-    const auto result = model->forward(batch->images);
-    const int64_t b = batch->images.size(0);
-    cursor.out.codes.narrow(0, cursor.row, b).copy_(result.codes);
-    cursor.out.logits.narrow(0, cursor.row, b).copy_(result.logits);
-    if (cursor.out.labels.defined())
-      cursor.out.labels.narrow(0, cursor.row, b).copy_(batch->labels);
-    cursor.row += b;
+    consume(*batch, cursor.row);
+    cursor.row += batch->images.size(0);
     ++cursor.step;
     if (cursor.progress) cursor.progress->update(cursor.step, cursor.row);
   }
+}
+
+// Encodes dataset rows `indices` into the cursor's next rows.
+void encode_rows(GreedyHash& model, const ImageDataset& dataset,
+                 const std::vector<int64_t>& indices, const EncodeOptions& options,
+                 EncodeCursor& cursor) {
+  for_each_batch(dataset, indices, options, cursor, [&](const Batch& batch, int64_t row) {
+    const auto result = model->forward(batch.images);
+    const int64_t b = batch.images.size(0);
+    cursor.out.codes.narrow(0, row, b).copy_(result.codes);
+    cursor.out.logits.narrow(0, row, b).copy_(result.logits);
+    if (cursor.out.labels.defined()) cursor.out.labels.narrow(0, row, b).copy_(batch.labels);
+  });
 }
 
 // No progress line for an empty label. (Constructed in place: a Progress prints its final
@@ -138,6 +148,23 @@ EncodedImages encode_image_files(GreedyHash& model, const std::vector<std::files
     encode_rows(model, part, rows, options, cursor);
   }
   return to_cpu(out);
+}
+
+at::Tensor encode_backbone_features(GreedyHash& model, const ImageDataset& dataset,
+                                    const std::vector<int64_t>& indices,
+                                    const EncodeOptions& options) {
+  EvalModeGuard eval_mode(model);
+  const auto n = static_cast<int64_t>(indices.size());
+  auto features =
+      torch::empty({n, model->backbone->feature_dim()}, torch::TensorOptions(options.device));
+  EncodedImages unused;
+  std::optional<Progress> progress;
+  start_progress(progress, options, batches_for(n, options.batch_size));
+  EncodeCursor cursor{unused, progress};
+  for_each_batch(dataset, indices, options, cursor, [&](const Batch& batch, int64_t row) {
+    features.narrow(0, row, batch.images.size(0)).copy_(model->backbone->forward(batch.images));
+  });
+  return features.cpu();
 }
 
 EncodedImages select_rows(const EncodedImages& encoded, const std::vector<int64_t>& rows) {

@@ -97,12 +97,10 @@ std::string tie_dependence_note(const RetrievalReport& report) {
   return note;
 }
 
-nlohmann::json evaluation_json(const Evaluation& evaluation) {
-  const auto& r = evaluation.retrieval;
+nlohmann::json retrieval_report_json(const RetrievalReport& r) {
   nlohmann::json out;
   out["map"] = r.map.map;
   out["map_tie_aware"] = r.map_tie_aware ? nlohmann::json(r.map_tie_aware->map) : nlohmann::json();
-  out["accuracy"] = evaluation.accuracy.accuracy;
   out["bit"] = r.bits;
   out["num_query"] = r.num_queries;
   out["num_database"] = r.database_size;
@@ -125,6 +123,12 @@ nlohmann::json evaluation_json(const Evaluation& evaluation) {
     out["precision_at_n"] = {{"n", r.precision_at_n.n}, {"precision", r.precision_at_n.precision}};
   }
   if (const std::string note = tie_dependence_note(r); !note.empty()) out["tie_note"] = note;
+  return out;
+}
+
+nlohmann::json evaluation_json(const Evaluation& evaluation) {
+  nlohmann::json out = retrieval_report_json(evaluation.retrieval);
+  out["accuracy"] = evaluation.accuracy.accuracy;
   out["encode_seconds"] = evaluation.encode_seconds;
   out["metrics_seconds"] = evaluation.metrics_seconds;
   return out;

@@ -134,6 +134,20 @@ std::vector<ConfigKey> make_keys() {
           "what best.pt is chosen on: validation (held-out queries), or query (the test "
           "queries, as the public implementations do; biases the reported mAP upwards)",
           &Config::select),
+      key("method", T::String,
+          "supervised (classifier on the codes, labels needed) or unsupervised (the hash layer "
+          "alone learns to keep the features' cosine similarities; on a frozen backbone's "
+          "features, computed once, or on --features)",
+          &Config::method),
+      key("features", T::String,
+          "unsupervised on embeddings: a folder with train.npy, query.npy, database.npy "
+          "(float32/float16, N x D) and optional query_labels.npy, database_labels.npy; no "
+          "images or backbone",
+          &Config::features, kTrainApp | kEvalApp),
+      key("feature_dropout", T::Float,
+          "unsupervised: dropout on the features during training (-1 = 0.5 on images, as the "
+          "official code's VGG-16 drops fc7 in train mode; 0 on --features)",
+          &Config::feature_dropout),
       key("comment", T::String,
           "free text about the config or run, saved with it (no effect on training)",
           &Config::comment),
@@ -274,6 +288,13 @@ void validate_config(const Config& c, const std::string& source) {
   bound("val_database_size", c.val_database_size, 0, kMaxCount, " (0 = the whole database)");
   if (c.select != "validation" && c.select != "query") {
     fail("select", "must be validation or query; got '" + c.select + "'");
+  }
+  if (c.method != "supervised" && c.method != "unsupervised") {
+    fail("method", "must be supervised or unsupervised; got '" + c.method + "'");
+  }
+  if (!(c.feature_dropout == -1 || (c.feature_dropout >= 0 && c.feature_dropout < 1))) {
+    fail("feature_dropout",
+         "must be -1 (the method's default) or in [0, 1), got " + json(c.feature_dropout).dump());
   }
   static const std::vector<std::string> datasets = {"cifar10-1", "cifar10-2", "cifar10", "list"};
   if (std::find(datasets.begin(), datasets.end(), c.dataset) == datasets.end()) {

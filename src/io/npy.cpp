@@ -32,12 +32,13 @@ struct DtypeName {
 };
 
 constexpr DtypeName kDtypes[] = {
-    {at::kByte, "|u1"}, {at::kChar, "|i1"},  {at::kShort, "<i2"},  {at::kInt, "<i4"},
-    {at::kLong, "<i8"}, {at::kFloat, "<f4"}, {at::kDouble, "<f8"}, {at::kBool, "|b1"},
+    {at::kByte, "|u1"},   {at::kChar, "|i1"}, {at::kShort, "<i2"},
+    {at::kInt, "<i4"},    {at::kLong, "<i8"}, {at::kFloat, "<f4"},
+    {at::kDouble, "<f8"}, {at::kBool, "|b1"}, {at::kHalf, "<f2"},
 };
 
 const char* supported_list() {
-  return "u1, i1, i2, i4, i8, f4, f8, b1 (little-endian)";
+  return "u1, i1, i2, i4, i8, f2, f4, f8, b1 (little-endian)";
 }
 
 std::string shape_repr(at::IntArrayRef sizes) {

@@ -6,8 +6,12 @@
 
 namespace greedyhash {
 
-LossTerms greedy_hash_loss(const at::Tensor& logits, const at::Tensor& h,
-                           const at::Tensor& targets, double alpha) {
+at::Tensor quantization_penalty(const at::Tensor& h) {
+  return (h.abs() - 1).abs().pow(3).mean();
+}
+
+LossTerms greedy_hash_loss(const at::Tensor& logits, const at::Tensor& h, const at::Tensor& targets,
+                           double alpha) {
   LossTerms terms;
   if (targets.dim() == 1 && targets.scalar_type() == at::kLong) {
     terms.classification = at::cross_entropy_loss(logits, targets);
@@ -19,7 +23,7 @@ LossTerms greedy_hash_loss(const at::Tensor& logits, const at::Tensor& h,
                 std::string(targets.toString()) + " of shape " + c10::str(targets.sizes()) +
                 " for logits of shape " + c10::str(logits.sizes()));
   }
-  terms.quantization = (h.abs() - 1).abs().pow(3).mean();
+  terms.quantization = quantization_penalty(h);
   terms.total = terms.classification + alpha * terms.quantization;
   return terms;
 }

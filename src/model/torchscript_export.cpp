@@ -161,6 +161,12 @@ class ModuleBuilder {
   std::shared_ptr<torch::jit::CompilationUnit> unit_;
 };
 
+void save_module(const torch::jit::Module& module, const std::filesystem::path& file) {
+  std::ostringstream bytes;
+  module.save(bytes);
+  write_file_atomically(file, bytes.str());
+}
+
 }  // namespace
 
 torch::jit::Module export_torchscript(const GreedyHash& model) {
@@ -183,9 +189,29 @@ torch::jit::Module export_torchscript(const GreedyHash& model) {
 }
 
 void save_torchscript(const GreedyHash& model, const std::filesystem::path& file) {
-  std::ostringstream bytes;
-  export_torchscript(model).save(bytes);
-  write_file_atomically(file, bytes.str());
+  save_module(export_torchscript(model), file);
+}
+
+torch::jit::Module export_torchscript(const FeatureHasher& model) {
+  ModuleBuilder builder;
+  torch::jit::Module root = builder.module("FeatureHasher");
+  for (const auto& item : model->named_parameters()) {
+    builder.add_tensor(root, item.key(), item.value(), /*is_buffer=*/false);
+  }
+  root.register_attribute("bits", c10::IntType::get(), model->bits());
+  root.register_attribute("input_dim", c10::IntType::get(), model->input_dim());
+  root.define(R"JIT(
+def forward(self, x: Tensor) -> Tensor:
+    assert x.dim() == 2 and x.size(1) == self.input_dim, "expected float features N x input_dim"
+    h = torch.linear(x, self.hash_layer.weight, self.hash_layer.bias)
+    return torch.where(h >= 0, torch.ones_like(h), torch.full_like(h, -1.0))
+)JIT");
+  root.eval();
+  return root;
+}
+
+void save_torchscript(const FeatureHasher& model, const std::filesystem::path& file) {
+  save_module(export_torchscript(model), file);
 }
 
 }  // namespace greedyhash

@@ -3,7 +3,6 @@
 #include <array>
 #include <cmath>
 #include <fstream>
-#include <regex>
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -23,6 +22,7 @@
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/serialize/atomic_file.h"
 #include "greedyhash/train/distributed.h"
+#include "greedyhash/train/initial_model.h"
 #include "greedyhash/train/learning_rate.h"
 #include "greedyhash/train/sharded_evaluation.h"
 #include "greedyhash/train/training_state.h"
@@ -73,12 +73,6 @@ std::vector<json> read_metrics(const fs::path& file, int64_t epochs_done) {
     if (record.value("epoch", int64_t{0}) <= epochs_done) records.push_back(std::move(record));
   }
   return records;
-}
-
-void write_metrics(const fs::path& file, const std::vector<json>& records) {
-  std::string text;
-  for (const auto& r : records) text += r.dump() + "\n";
-  write_file_atomically(file, text);
 }
 
 // The loss terms of an epoch, summed where the model runs: a step never waits for the
@@ -180,34 +174,7 @@ class Training {
 
  private:
   GreedyHash build_model() {
-    torch::manual_seed(static_cast<uint64_t>(config_.seed));
-    GreedyHash model(config_.bit, data_.dataset.num_classes(), config_.backbone);
-    const std::string& hub_file = torchvision_weight_files(config_.backbone).front();
-    if (const auto weights = resolve_pretrained(config_.pretrained, config_.backbone)) {
-      // The reader's errors first (no such file, not a torch.save file, damaged records),
-      // then the digest its name promises.
-      load_imagenet_weights(model, *weights);
-      const std::string digest = checked_weights_sha256(*weights);
-      log_.info("{} backbone initialised from ImageNet weights {} (SHA-256 {}...)",
-                config_.backbone, weights->string(), digest.substr(0, 12));
-    } else if (config_.pretrained == "auto") {
-      log_.warn(
-          "--pretrained auto: no {} in {} (torchvision's cache): the {} backbone starts from "
-          "random initialisation; the paper's mAP needs those ImageNet weights",
-          hub_file, torch_hub_checkpoint_dir().string(), config_.backbone);
-    } else {
-      log_.warn(
-          "no --pretrained weights: the {} backbone starts from random initialisation; the "
-          "paper's mAP needs torchvision's ImageNet weights ({})",
-          config_.backbone, hub_file);
-    }
-    if (config_.freeze_backbone) {
-      model->freeze_backbone();
-      log_.info("backbone frozen: only hash_layer and code_classifier train");
-    }
-    model->to(device_);
-    use_channels_last(*model);
-    return model;
+    return initial_model(config_, data_.dataset.num_classes(), device_, log_);
   }
 
   BatchLoaderOptions loader_options() const {
@@ -397,7 +364,7 @@ class Training {
         files_.state(epochs_done), step_.optimizer(),
         {epochs_done, json{{"best_map", summary_.best_map}, {"best_epoch", summary_.best_epoch}}});
     records_.push_back(record);
-    write_metrics(files_.metrics, records_);
+    write_metrics(files_, records_);
     save_checkpoint(files_.last, model_, meta);
     remove_resume_states_except(epochs_done);
     log_.info("epoch {}/{}: {}", epochs_done, config_.epochs, record.dump());
@@ -413,12 +380,7 @@ class Training {
   }
 
   void remove_resume_states_except(int64_t epoch) const {
-    static const std::regex state_name(R"(last_state(-\d+)?\.pt)");
-    const std::string keep = files_.state(epoch).filename().string();
-    for (const auto& entry : fs::directory_iterator(files_.dir)) {
-      const std::string name = entry.path().filename().string();
-      if (name != keep && std::regex_match(name, state_name)) fs::remove(entry.path());
-    }
+    greedyhash::remove_resume_states_except(files_, epoch);
   }
 
   const Config& config_;

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <opencv2/imgcodecs.hpp>
 #include <random>
 #include <regex>
@@ -22,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "greedyhash/data/feature_set.h"
 #include "greedyhash/data/run_data.h"
 #include "greedyhash/index/binary_index.h"
 #include "greedyhash/inference/code_files.h"
@@ -1120,6 +1122,184 @@ TEST(E2E, EveryAppTakesTheBackboneFromTheCheckpoint) {
     ASSERT_EQ(searched.status, 0) << searched.output;
     EXPECT_EQ(result_lines(searched.output).size(), 4u) << searched.output;
   }
+  remove_if_passed({out});
+}
+
+// A synthetic multi-label embedding folder: 4 labels, each row 1 or 2 of them, features the
+// sum of its labels' centroids plus noise (16 values).
+void make_feature_folder(const fs::path& dir) {
+  fs::create_directories(dir);
+  torch::manual_seed(21);
+  const auto centroids = torch::randn({4, 16}) * 3;
+  const auto rows = [&](const std::string& name, int64_t n, bool labels) {
+    auto multi_hot = torch::zeros({n, 4}, torch::kUInt8);
+    for (int64_t i = 0; i < n; ++i) {
+      multi_hot[i][i % 4] = 1;
+      if (i % 3 == 0) multi_hot[i][(i / 3) % 4] = 1;
+    }
+    const auto features = torch::mm(multi_hot.to(torch::kFloat), centroids) + torch::randn({n, 16});
+    save_npy(dir / (name + ".npy"), features);
+    if (labels) save_npy(dir / (name + "_labels.npy"), multi_hot);
+  };
+  rows("train", 300, false);
+  rows("query", 40, true);
+  rows("database", 200, true);
+}
+
+// mAP@k by definition: rank by (Hamming distance, database index), AP over the relevant
+// items (a shared label) among the first k, divided by their number there.
+double brute_force_map(const at::Tensor& query_codes, const at::Tensor& database_codes,
+                       const at::Tensor& query_labels, const at::Tensor& database_labels,
+                       int64_t k) {
+  const auto q = query_codes.ge(0).to(torch::kInt);
+  const auto d = database_codes.ge(0).to(torch::kInt);
+  double total = 0;
+  for (int64_t i = 0; i < q.size(0); ++i) {
+    const auto distance = (q[i] != d).sum(1);
+    std::vector<int64_t> order(static_cast<size_t>(d.size(0)));
+    std::iota(order.begin(), order.end(), int64_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      return distance[a].item<int64_t>() < distance[b].item<int64_t>();
+    });
+    double hits = 0, precision_sum = 0;
+    for (int64_t r = 0; r < std::min<int64_t>(k, d.size(0)); ++r) {
+      const bool relevant =
+          (query_labels[i].to(torch::kInt) * database_labels[order[r]].to(torch::kInt))
+              .sum()
+              .item<int64_t>() > 0;
+      if (relevant) {
+        hits += 1;
+        precision_sum += hits / static_cast<double>(r + 1);
+      }
+    }
+    total += hits > 0 ? precision_sum / hits : 0;
+  }
+  return total / static_cast<double>(q.size(0));
+}
+
+TEST(E2E, UnsupervisedOnFeatures) {
+  const fs::path features = kWork / "features";
+  make_feature_folder(features);
+  const fs::path out = kWork / "features-run";
+  fs::remove_all(out);
+  const std::string train = bin("greedyhash_train") + " --method unsupervised --bit 8 --threads 2" +
+                            " --output-dir " + out.string();
+
+  // Bad input: one line naming the file, and nothing written.
+  const fs::path bad = kWork / "features-bad";
+  const auto expect_refused = [&](const std::string& what, const std::string& file) {
+    SCOPED_TRACE(what);
+    const auto r = run(train + " --features " + bad.string());
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_NE(error_line(r).find(file), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(out)) << "nothing is written for bad input";
+  };
+  fs::remove_all(bad);
+  fs::create_directories(bad);
+  for (const auto* name : {"train", "query", "database"}) {
+    fs::copy_file(features / (std::string(name) + ".npy"), bad / (std::string(name) + ".npy"));
+  }
+  save_npy(bad / "train.npy", torch::ones({300, 16}, torch::kLong));
+  expect_refused("dtype", "train.npy");
+  save_npy(bad / "train.npy", torch::ones({300, 16, 1}));
+  expect_refused("rank", "train.npy");
+  save_npy(bad / "train.npy", torch::ones({1, 16}));
+  expect_refused("one row", "train.npy");
+  save_npy(bad / "train.npy", torch::ones({300, 16}));
+  save_npy(bad / "query.npy", torch::ones({40, 15}));
+  expect_refused("dimension", "query.npy");
+  auto nan_rows = torch::ones({200, 16});
+  nan_rows[7][3] = std::nanf("");
+  save_npy(bad / "query.npy", torch::ones({40, 16}));
+  save_npy(bad / "database.npy", nan_rows);
+  expect_refused("NaN", "database.npy");
+
+  // Train (the preset configs/features_unsupervised.json, with a faster schedule).
+  auto r = run(train + " --features " + features.string() + " --epochs 4 --lr 0.01");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const fs::path run_dir = out / "bit_8";
+  EXPECT_TRUE(fs::exists(run_dir / "last.pt"));
+  EXPECT_FALSE(fs::exists(run_dir / "best.pt"));
+  EXPECT_EQ(metrics_lines(run_dir / "metrics.jsonl").size(), 4u);
+
+  // Evaluate: mAP@100 equal to a brute-force recomputation from the checkpoint's weights.
+  const std::string run_flags = " --bit 8 --output-dir " + out.string();
+  r = run(bin("greedyhash_eval") + run_flags + " --map-topk 100");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json report = read_json(run_dir / "eval.json");
+  const StateDict weights = read_state_dict(run_dir / "last.pt");
+  const auto weight = weights["hash_layer.weight"];
+  const auto bias = weights["hash_layer.bias"];
+  const auto codes = [&](const std::string& name) {
+    return torch::mm(load_npy(features / (name + ".npy")), weight.t()) + bias;
+  };
+  EXPECT_NEAR(
+      report["map"].get<double>(),
+      brute_force_map(codes("query"), codes("database"), load_npy(features / "query_labels.npy"),
+                      load_npy(features / "database_labels.npy"), 100),
+      1e-9);
+  ASSERT_EQ(report["neighbour_recall"].size(), 2u);
+  EXPECT_EQ(report["neighbour_recall"][0]["k"], 10);
+  EXPECT_GT(report["neighbour_recall"][0]["recall_at"]["100"].get<double>(), 0.5);
+
+  // Another folder of another dimension: refused, naming both.
+  r = run(bin("greedyhash_eval") + run_flags + " --features " + bad.string());
+  EXPECT_EQ(r.status, 1) << r.output;
+
+  // Export: TorchScript and .npy give the checkpoint's codes.
+  const fs::path exported = out / "hasher.pt";
+  r = run(bin("greedyhash_export") + run_flags + " --output " + exported.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto module = torch::jit::load(exported.string());
+  const auto query = load_npy(features / "query.npy");
+  const auto expected = codes("query").ge(0);
+  EXPECT_TRUE(torch::equal(module.forward({query}).toTensor().ge(0), expected));
+  const auto h =
+      torch::mm(query, load_npy(out / "hasher_weight.npy").t()) + load_npy(out / "hasher_bias.npy");
+  EXPECT_TRUE(torch::equal(h.ge(0), expected));
+
+  if (faiss_available()) {
+    r = run(bin("greedyhash_index") + run_flags);
+    EXPECT_EQ(r.status, 1) << "a features run needs --features FILE: " << r.output;
+    r = run(bin("greedyhash_index") + run_flags + " --features " +
+            (features / "database.npy").string());
+    ASSERT_EQ(r.status, 0) << r.output;
+    const json manifest = read_json(run_dir / "database.faiss.json");
+    EXPECT_EQ(manifest["items"].size(), 200u);
+    EXPECT_EQ(manifest["items"][3], "database.npy#3");
+    EXPECT_EQ(manifest["collection"], "features");
+  }
+  remove_if_passed({out, bad});
+}
+
+TEST(E2E, UnsupervisedOnImages) {
+  make_data();
+  const fs::path out = kWork / "unsupervised-images";
+  fs::remove_all(out);
+  const std::string train = bin("greedyhash_train") + common_flags(out) +
+                            " --method unsupervised --backbone resnet18 --pretrained ''" +
+                            " --epochs 2 --lr 0.01";
+  auto r = run(train);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(error_line(r).find("--freeze-backbone"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out)) << "nothing is written for a refused combination";
+
+  r = run(train + " --freeze-backbone");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("backbone features of 12 training images computed once"),
+            std::string::npos)
+      << r.output;
+  const fs::path run_dir = out / "bit_12";
+  EXPECT_FALSE(fs::exists(run_dir / "best.pt"));
+  EXPECT_EQ(read_checkpoint_meta(run_dir / "last.pt").epoch, 2);
+
+  r = run(bin("greedyhash_eval") + " --bit 12 --output-dir " + out.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json report = read_json(run_dir / "eval.json");
+  EXPECT_EQ(report["method"], "greedyhash-unsupervised");
+  EXPECT_EQ(report["num_query"], 6);
+  EXPECT_TRUE(report.contains("map"));
+  EXPECT_EQ(report["neighbour_recall"][0]["k"], 10);
   remove_if_passed({out});
 }
 

@@ -12,6 +12,7 @@
 #include "greedyhash/index/index_files.h"
 #include "greedyhash/inference/encoder.h"
 #include "greedyhash/inference/trained_model.h"
+#include "greedyhash/model/feature_hasher.h"
 #include "greedyhash/report/retrieval_results.h"
 #include "greedyhash/retrieval/binary_codes.h"
 
@@ -40,13 +41,18 @@ EncodedCollection encode_list_file(GreedyHash& model, const std::filesystem::pat
                                    const OutsideImageOptions& outside,
                                    const EncodeOptions& options);
 
+// The rows of a feature matrix (.npy, as load_feature_matrix checks it) encoded by a feature
+// hasher (a --features run): items "<file>#<row>"; labelled when <stem>_labels.npy lies
+// beside it (database.npy: database_labels.npy), with class names "0", "1", ....
+EncodedCollection encode_feature_file(FeatureHasher& model, const std::filesystem::path& file);
+
 // The sidecar's fields about the model: bits, checkpoint (absolute path), its SHA-256 and
 // epoch, and the run folder (absolute).
 void describe_model(IndexManifest& manifest, const TrainedModel& trained,
                     const std::string& checkpoint_sha256, const std::filesystem::path& run_dir);
 
 // Where greedyhash_index writes unless told: in the run folder, database.faiss for the
-// run's database, else <folder name>.faiss or <list file stem>.faiss.
+// run's database, else <folder name>.faiss or <list file / feature file stem>.faiss.
 std::filesystem::path default_index_file(const std::filesystem::path& run_dir,
                                          const IndexManifest& manifest);
 

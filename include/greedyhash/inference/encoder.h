@@ -49,6 +49,13 @@ EncodedImages encode_image_files(GreedyHash& model, const std::vector<std::files
                                  const ImageLoadOptions& load, const EncodeOptions& options,
                                  int64_t chunk = 2048);
 
+// The backbone's output (its features: fc7 for AlexNet and VGG-16, the pooled features of a
+// ResNet) for dataset rows `indices`, in eval mode: N x feature_dim float on the CPU. What
+// a frozen backbone feeds the hash layer, computed once for unsupervised training.
+at::Tensor encode_backbone_features(GreedyHash& model, const ImageDataset& dataset,
+                                    const std::vector<int64_t>& indices,
+                                    const EncodeOptions& options);
+
 // Rows `rows` (positions into `encoded`) of an encoded set.
 EncodedImages select_rows(const EncodedImages& encoded, const std::vector<int64_t>& rows);
 

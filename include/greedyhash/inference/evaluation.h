@@ -50,6 +50,11 @@ std::vector<int64_t> precision_cutoffs(int64_t database_size);
 // tied codes (database index), not the model, then decides the mAP; "" otherwise.
 std::string tie_dependence_note(const RetrievalReport& report);
 
+// The retrieval part of eval.json: map, map_tie_aware, bit, num_query, num_database,
+// queries_without_relevant, top_k, and what the report holds of map_tie_aware_top_k,
+// precision/recall within a radius, pr_curve, precision_at_n and tie_note.
+nlohmann::json retrieval_report_json(const RetrievalReport& report);
+
 // eval.json's content: map, map_tie_aware, accuracy, bit, num_query, num_database,
 // queries_without_relevant, top_k, map_tie_aware_top_k (when top_k is below the database
 // size), precision_radius_2, recall_radius_2, queries_with_empty_radius_2, pr_curve,

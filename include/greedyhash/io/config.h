@@ -40,6 +40,13 @@ struct Config {
   int64_t val_per_class = 100;
   int64_t val_database_size = 0;
   std::string select = "validation";
+  // "supervised" (docs/PROTOCOL.md section 1) or "unsupervised" (section 5: the hash layer
+  // alone, on a frozen backbone's features or on an embedding matrix).
+  std::string method = "supervised";
+  std::string features;  // an embedding folder (train.npy, ...) instead of images; "" = images
+  // Dropout on the features while training unsupervised; < 0: the method's default (0.5 on
+  // images, what the official code's VGG-16 applies after fc7; 0 on embeddings).
+  double feature_dropout = -1;
   std::string comment;  // free text about the config or run; saved with it, else unused
 };
 

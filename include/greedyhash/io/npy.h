@@ -8,8 +8,8 @@ namespace greedyhash {
 
 // NumPy .npy files (format 1.0), readable with numpy.load.
 //
-// save_npy writes a tensor of dtype uint8, int8, int16, int32, int64, float32, float64 or
-// bool in C order, little-endian, with the header padded to a multiple of 64 bytes
+// save_npy writes a tensor of dtype uint8, int8, int16, int32, int64, float16, float32,
+// float64 or bool in C order, little-endian, with the header padded to a multiple of 64 bytes
 // exactly as numpy >= 1.24 writes it (so the files are byte-identical to np.save's).
 // Non-contiguous and non-CPU tensors are copied first. The file is written through
 // write_file_atomically. Errors (greedyhash::Error): other dtypes, write failures.

@@ -2,6 +2,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 namespace greedyhash {
 
@@ -20,5 +23,12 @@ struct RunFiles {
   // at any point leaves last.pt beside the state of its own epoch.
   std::filesystem::path state(int64_t epoch) const;
 };
+
+// Removes the resume states (last_state-<epoch>.pt, and the older last_state.pt) other
+// than `epoch`'s; -1 removes all.
+void remove_resume_states_except(const RunFiles& files, int64_t epoch);
+
+// metrics.jsonl holding `records`, one JSON object per line, written atomically.
+void write_metrics(const RunFiles& files, const std::vector<nlohmann::json>& records);
 
 }  // namespace greedyhash

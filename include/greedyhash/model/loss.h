@@ -15,7 +15,10 @@ struct LossTerms {
 //  - 1-D int64 class indices (single-label data such as CIFAR-10): cross-entropy;
 //  - 2-D float multi-hot rows (N x C; NUS-WIDE, COCO): binary cross-entropy with logits
 //    over all C labels (taking only the first label would silently drop the others).
-LossTerms greedy_hash_loss(const at::Tensor& logits, const at::Tensor& h,
-                           const at::Tensor& targets, double alpha);
+// mean(| |h| - 1 |^3) over all entries of h: how far the continuous codes are from +-1.
+at::Tensor quantization_penalty(const at::Tensor& h);
+
+LossTerms greedy_hash_loss(const at::Tensor& logits, const at::Tensor& h, const at::Tensor& targets,
+                           double alpha);
 
 }  // namespace greedyhash

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "greedyhash/model/feature_hasher.h"
 #include "greedyhash/model/greedy_hash.h"
 
 namespace greedyhash {
@@ -27,5 +28,14 @@ torch::jit::Module export_torchscript(const GreedyHash& model);
 
 // export_torchscript(model) saved to `file` through write_file_atomically.
 void save_torchscript(const GreedyHash& model, const std::filesystem::path& file);
+
+// The same for a feature hasher (greedyhash_train --features):
+//
+//   forward(x: Tensor) -> Tensor
+//     x: float N x D features; returns the codes N x K in {-1, +1} (sign(0) = +1).
+//
+// Parameters hash_layer.weight and hash_layer.bias; int attributes `bits` and `input_dim`.
+torch::jit::Module export_torchscript(const FeatureHasher& model);
+void save_torchscript(const FeatureHasher& model, const std::filesystem::path& file);
 
 }  // namespace greedyhash
