@@ -1,5 +1,6 @@
 #include "greedyhash/cli/trained_run.h"
 
+#include "greedyhash/error.h"
 #include "greedyhash/runtime/device.h"
 #include "greedyhash/runtime/threads.h"
 
@@ -11,10 +12,20 @@ std::filesystem::path checkpoint_of(const RunFiles& files, const std::string& ch
   return checkpoint.empty() ? default_checkpoint(files) : std::filesystem::path(checkpoint);
 }
 
+// A --features run holds a feature hasher, which takes embeddings, not images.
+void require_image_run(const Config& config) {
+  if (!config.features.empty()) {
+    throw Error("the run in " + run_folder(config).string() +
+                " was trained on embeddings (--features " + config.features +
+                "), not images; greedyhash_eval, _export and _index --features take it");
+  }
+}
+
 }  // namespace
 
 TrainedRun open_trained_run(const ConfigFlags& flags, const std::string& checkpoint) {
   const Config config = resolve_config(flags);
+  require_image_run(config);
   configure_threads(static_cast<int>(config.threads));
   const c10::Device device = select_device(config.device);
   RunFiles files(run_folder(config));
@@ -25,6 +36,7 @@ TrainedRun open_trained_run(const ConfigFlags& flags, const std::string& checkpo
 
 TrainedModel open_trained_model_on_cpu(const ConfigFlags& flags, const std::string& checkpoint) {
   const Config config = resolve_config(flags);
+  require_image_run(config);
   const RunFiles files(run_folder(config));
   return load_trained_model(checkpoint_of(files, checkpoint), config.bit, c10::Device(c10::kCPU));
 }

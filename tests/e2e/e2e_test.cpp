@@ -1258,6 +1258,10 @@ TEST(E2E, UnsupervisedOnFeatures) {
       torch::mm(query, load_npy(out / "hasher_weight.npy").t()) + load_npy(out / "hasher_bias.npy");
   EXPECT_TRUE(torch::equal(h.ge(0), expected));
 
+  r = run(bin("greedyhash_predict") + run_flags + " --pic_id 1");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(error_line(r).find("trained on embeddings"), std::string::npos) << r.output;
+
   if (faiss_available()) {
     r = run(bin("greedyhash_index") + run_flags);
     EXPECT_EQ(r.status, 1) << "a features run needs --features FILE: " << r.output;

@@ -77,6 +77,13 @@ TEST(Npy, SavesNonContiguousTensorsInCOrder) {
   EXPECT_TRUE(torch::equal(load_npy(out), t.contiguous()));
 }
 
+// float16 (embeddings are often stored so): numpy's own file of arange(3).
+TEST(Npy, ReadsNumpysFloat16) {
+  const auto values = load_npy(kData / "f2.npy");
+  EXPECT_EQ(values.scalar_type(), torch::kHalf);
+  EXPECT_TRUE(torch::equal(values.to(torch::kFloat), torch::tensor({0.f, 1.f, 2.f})));
+}
+
 TEST(Npy, ClearErrors) {
   expect_error_containing([] { load_npy(kData / "no_such_file.npy"); }, "cannot open");
   const fs::path text = scratch("not_npy.npy");
@@ -84,14 +91,25 @@ TEST(Npy, ClearErrors) {
   expect_error_containing([&] { load_npy(text); }, "not an .npy file");
   expect_error_containing([] { load_npy(kData / "fortran.npy"); }, "Fortran-order");
   expect_error_containing([] { load_npy(kData / "big_endian.npy"); }, "big-endian dtype '>i4'");
-  expect_error_containing([] { load_npy(kData / "f2.npy"); }, "unsupported dtype '<f2'");
+  // A complex dtype, written by hand as numpy writes its header.
+  const fs::path complex = scratch("c8.npy");
+  {
+    std::string header = "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }";
+    header.append(128 - 10 - header.size() - 1, ' ');
+    std::ofstream(complex, std::ios::binary)
+        << std::string("\x93NUMPY\x01\x00", 8) << static_cast<char>(header.size() + 1) << '\0'
+        << header << '\n'
+        << std::string(8, '\0');
+  }
+  expect_error_containing([&] { load_npy(complex); }, "unsupported dtype '<c8'");
   const std::string whole = read_file_bytes(kData / "f8.npy");
   const fs::path cut = scratch("truncated.npy");
   std::ofstream(cut, std::ios::binary) << whole.substr(0, whole.size() - 3);
   expect_error_containing([&] { load_npy(cut); }, "truncated");
   expect_error_containing([&] { load_npy(cut); }, cut.string());
-  expect_error_containing([] { save_npy(scratch("half.npy"), torch::zeros({2}, torch::kHalf)); },
-                          "cannot save Half");
+  expect_error_containing(
+      [] { save_npy(scratch("bf16.npy"), torch::zeros({2}, torch::kBFloat16)); },
+      "cannot save BFloat16");
 }
 
 // A header of numpy's own layout around `shape` (a Python tuple) with `data` after it.

@@ -40,7 +40,7 @@ struct Config {
   int64_t val_per_class = 100;
   int64_t val_database_size = 0;
   std::string select = "validation";
-  // "supervised" (docs/PROTOCOL.md section 1) or "unsupervised" (section 5: the hash layer
+  // "supervised" (docs/PROTOCOL.md section 1) or "unsupervised" (section 7: the hash layer
   // alone, on a frozen backbone's features or on an embedding matrix).
   std::string method = "supervised";
   std::string features;  // an embedding folder (train.npy, ...) instead of images; "" = images

@@ -10,7 +10,7 @@ struct UnsupervisedLossTerms {
   at::Tensor quantization;  // mean(| |h| - 1 |^3)
 };
 
-// The unsupervised GreedyHash objective (docs/PROTOCOL.md section 5.2): the codes b of a
+// The unsupervised GreedyHash objective (docs/PROTOCOL.md section 7.2): the codes b of a
 // batch keep the cosine similarities of its features x. With m = floor(N / 2), row i of the
 // first half is paired with row m + i of the second (an odd last row takes no part):
 //   L = mean_i (cos(b_i, b_{m+i}) - cos(x_i, x_{m+i}))^2 + alpha * mean(| |h| - 1 |^3).

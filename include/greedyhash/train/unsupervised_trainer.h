@@ -12,7 +12,7 @@ class logger;
 
 namespace greedyhash {
 
-// config.method "unsupervised" (docs/PROTOCOL.md section 5). Both write into the run
+// config.method "unsupervised" (docs/PROTOCOL.md section 7). Both write into the run
 // folder, after every epoch, metrics.jsonl and last.pt (selection "last epoch": no test
 // images choose the epoch), and remove an earlier run's best.pt and resume states first.
 // They do not resume (--resume): an epoch on cached features takes seconds.

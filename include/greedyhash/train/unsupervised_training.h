@@ -29,7 +29,7 @@ struct UnsupervisedOptions {
 // (config.feature_dropout < 0): 0.5 on a backbone's features, 0 on embeddings.
 UnsupervisedOptions unsupervised_options(const Config& config, bool on_images);
 
-// One SGD step of the hash layer on a batch of features (docs/PROTOCOL.md section 5.2):
+// One SGD step of the hash layer on a batch of features (docs/PROTOCOL.md section 7.2):
 // h = layer(x), b = greedy_sign(h), the unsupervised loss, backward, SGD with momentum and
 // weight decay on the layer's weight and bias (torch.optim.SGD's update).
 class UnsupervisedStep {
