@@ -41,6 +41,7 @@ for folder in "${folders[@]}"; do
   for bit in $bits; do
     n=$epochs
     [ "$bit" = 16 ] && n=$epochs16
+    mkdir -p "$out/$name"
     for seed in $seeds; do
       result="$out/$name/greedyhash_${bit}bit_seed${seed}.json"
       [ -f "$result" ] && continue

@@ -148,6 +148,11 @@ std::vector<ConfigKey> make_keys() {
           "unsupervised: dropout on the features during training (-1 = 0.5 on images, as the "
           "official code's VGG-16 drops fc7 in train mode; 0 on --features)",
           &Config::feature_dropout),
+      key("center_features", T::Bool,
+          "unsupervised: subtract the training features' mean before the loss compares "
+          "cosine similarities (folded into the saved bias: the layer still takes raw "
+          "features); on in configs/features_unsupervised.json, off for the paper's setting",
+          &Config::center_features),
       key("comment", T::String,
           "free text about the config or run, saved with it (no effect on training)",
           &Config::comment),

@@ -55,6 +55,7 @@ UnsupervisedOptions unsupervised_options(const Config& config, bool on_images) {
   options.dropout =
       config.feature_dropout >= 0 ? config.feature_dropout : (on_images ? kImageDropout : 0.0);
   options.seed = static_cast<uint64_t>(config.seed);
+  options.center = config.center_features;
   return options;
 }
 
@@ -87,8 +88,28 @@ void train_hash_layer(torch::nn::Linear layer, const at::Tensor& features,
   const int64_t rows = features.size(0);
   if (rows < 2) throw Error("unsupervised training needs at least 2 feature rows");
   const OneThreadOnCpu one_thread(features.device());
-  UnsupervisedStep step(layer, options);
-  layer->train();
+  // Centred: a copy of the layer (same initial weights) trains on x - mean; after each
+  // epoch `layer` gets its weight and the bias b - W mean, which give the same h on raw x.
+  at::Tensor mean;
+  torch::nn::Linear trained = layer;
+  at::Tensor inputs = features;
+  if (options.center) {
+    mean = features.mean(0);
+    inputs = features - mean;
+    trained = torch::nn::Linear(layer->options);
+    torch::NoGradGuard no_grad;
+    trained->weight.copy_(layer->weight);
+    trained->bias.copy_(layer->bias);
+    trained->to(features.device());
+  }
+  const auto publish = [&] {
+    if (!options.center) return;
+    torch::NoGradGuard no_grad;
+    layer->weight.copy_(trained->weight);
+    layer->bias.copy_(trained->bias - torch::mv(trained->weight, mean));
+  };
+  UnsupervisedStep step(trained, options);
+  trained->train();
   const int64_t batches = (rows + options.batch_size - 1) / options.batch_size;
   for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
     const double lr = options.lr * std::pow(0.1, static_cast<double>(epoch / options.lr_step));
@@ -102,7 +123,7 @@ void train_hash_layer(torch::nn::Linear layer, const at::Tensor& features,
     int64_t steps = 0, seen = 0;
     for (int64_t start = 0; start < rows; start += options.batch_size) {
       const int64_t size = std::min(options.batch_size, rows - start);
-      auto batch = features.index_select(0, order.narrow(0, start, size).to(features.device()));
+      auto batch = inputs.index_select(0, order.narrow(0, start, size).to(inputs.device()));
       if (options.dropout > 0) batch = torch::dropout(batch, options.dropout, /*train=*/true);
       // A last batch of one row has no pair: it is left out, as PyTorch would fail on it.
       if (size < 2) break;
@@ -120,6 +141,7 @@ void train_hash_layer(torch::nn::Linear layer, const at::Tensor& features,
                   std::to_string(epoch + 1) + "; lower --lr or check the features");
     }
     const double n = static_cast<double>(std::max<int64_t>(steps, 1));
+    publish();
     after_epoch(epoch + 1, nlohmann::json{{"epoch", epoch + 1},
                                           {"lr", lr},
                                           {"loss", sums[0] / n},

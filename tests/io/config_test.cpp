@@ -93,6 +93,7 @@ TEST(Config, KeysAreTheFixedInterfaceNames) {
                                              "method",
                                              "features",
                                              "feature_dropout",
+                                             "center_features",
                                              "comment"};
   std::vector<std::string> names;
   for (const auto& k : config_keys()) names.push_back(k.name);

@@ -117,6 +117,31 @@ TEST(TrainHashLayer, SameSeedSameWeightsAndOneRecordPerEpoch) {
   EXPECT_FALSE(torch::equal(first, train()));
 }
 
+TEST(TrainHashLayer, CentredTrainingIgnoresAShiftAndTakesRawFeatures) {
+  // Centred, the loss sees x - mean whatever constant is added to x, and the layer handed
+  // back folds the mean into its bias: trained on x and on x + 5, the two layers give the
+  // same h on their own raw features. Not centred, the shift changes every cosine target.
+  torch::manual_seed(4);
+  const auto x = torch::randn({40, 6});
+  UnsupervisedOptions options;
+  options.epochs = 2;
+  options.batch_size = 8;
+  options.lr = 0.05;
+  options.seed = 3;
+  const auto h_after_training = [&](const at::Tensor& features, bool center) {
+    options.center = center;
+    torch::manual_seed(5);
+    torch::nn::Linear layer(6, 4);
+    train_hash_layer(layer, features, options, [](int64_t, const nlohmann::json&) {});
+    torch::NoGradGuard no_grad;
+    return layer->forward(features);
+  };
+  EXPECT_TRUE(
+      torch::allclose(h_after_training(x, true), h_after_training(x + 5, true), 1e-4, 1e-4));
+  EXPECT_FALSE(
+      torch::allclose(h_after_training(x, false), h_after_training(x + 5, false), 1e-2, 1e-2));
+}
+
 TEST(TrainHashLayer, FewerThanTwoRowsIsAnError) {
   torch::nn::Linear layer(3, 2);
   EXPECT_THROW(

@@ -47,6 +47,9 @@ struct Config {
   // Dropout on the features while training unsupervised; < 0: the method's default (0.5 on
   // images, what the official code's VGG-16 applies after fc7; 0 on embeddings).
   double feature_dropout = -1;
+  // Unsupervised: keep the similarities of the features minus their mean (non-negative
+  // features, such as pixels, are all alike by cosine before centring).
+  bool center_features = false;
   std::string comment;  // free text about the config or run; saved with it, else unused
 };
 

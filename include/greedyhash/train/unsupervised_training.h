@@ -22,7 +22,11 @@ struct UnsupervisedOptions {
   double weight_decay = 5e-4;
   double alpha = 0.1;
   double dropout = 0;  // on the features of each batch, before the hash layer and the loss
-  uint64_t seed = 0;   // the order of each epoch and the dropout masks
+  // Train on the features minus their mean (the similarities to keep are then those of the
+  // centred features); the layer handed back still takes raw features (the mean is folded
+  // into its bias).
+  bool center = false;
+  uint64_t seed = 0;  // the order of each epoch and the dropout masks
 };
 
 // The settings of `config` for training unsupervised; `on_images` picks the dropout default
@@ -44,12 +48,13 @@ class UnsupervisedStep {
   std::unique_ptr<torch::optim::SGD> sgd_;
 };
 
-// Trains `layer` (D -> K) in place on `features` (N x D float, N >= 2) for options.epochs
+// Trains `layer` (D -> K) on `features` (N x D float, N >= 2) for options.epochs
 // epochs: each epoch a seeded random order (derive_seed(seed, epoch)), batches of
 // options.batch_size rows (the last one smaller), dropout with a mask stream seeded the same
 // way, so a run is reproducible from the seed. After each epoch, after_epoch(epochs_done,
 // record) with record = {epoch, lr, loss, loss_similarity, loss_quantization, seconds,
-// rows_per_s}. A non-finite loss is a greedyhash::Error naming the epoch.
+// rows_per_s}; `layer` then holds the weights of that epoch. A non-finite loss is a
+// greedyhash::Error naming the epoch.
 void train_hash_layer(torch::nn::Linear layer, const at::Tensor& features,
                       const UnsupervisedOptions& options,
                       const std::function<void(int64_t, const nlohmann::json&)>& after_epoch);
