@@ -121,7 +121,7 @@ int evaluate_unsupervised(const Config& config, const ConfigFlags& flags,
   fs::path used;
   if (!config.features.empty()) {
     configure_threads(static_cast<int>(config.threads));
-    used = checkpoint.empty() ? default_checkpoint(files) : fs::path(checkpoint);
+    used = checkpoint_of(files, checkpoint);
     FeatureHasherMeta meta;
     FeatureHasher model = load_feature_hasher(used, config.bit, &meta);
     const FeatureFolder folder = load_feature_folder(config.features);

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 int export_feature_hasher(const Config& config, const std::string& checkpoint,
                           const fs::path& output) {
   const RunFiles files(run_folder(config));
-  const fs::path used = checkpoint.empty() ? default_checkpoint(files) : fs::path(checkpoint);
+  const fs::path used = checkpoint_of(files, checkpoint);
   FeatureHasherMeta meta;
   const FeatureHasher model = load_feature_hasher(used, config.bit, &meta);
   save_torchscript(model, output);

@@ -43,7 +43,7 @@ EncodedCollection encode_images_for_index(const ConfigFlags& flags, const std::s
 EncodedCollection encode_features_for_index(const Config& config, const std::string& checkpoint,
                                             const fs::path& features) {
   const RunFiles files(run_folder(config));
-  const fs::path used = checkpoint.empty() ? default_checkpoint(files) : fs::path(checkpoint);
+  const fs::path used = checkpoint_of(files, checkpoint);
   FeatureHasherMeta meta;
   FeatureHasher model = load_feature_hasher(used, config.bit, &meta);
   EncodedCollection collection = encode_feature_file(model, features);

@@ -8,10 +8,6 @@ namespace greedyhash {
 
 namespace {
 
-std::filesystem::path checkpoint_of(const RunFiles& files, const std::string& checkpoint) {
-  return checkpoint.empty() ? default_checkpoint(files) : std::filesystem::path(checkpoint);
-}
-
 // A --features run holds a feature hasher, which takes embeddings, not images.
 void require_image_run(const Config& config) {
   if (!config.features.empty()) {
@@ -22,6 +18,10 @@ void require_image_run(const Config& config) {
 }
 
 }  // namespace
+
+std::filesystem::path checkpoint_of(const RunFiles& files, const std::string& checkpoint) {
+  return checkpoint.empty() ? default_checkpoint(files) : std::filesystem::path(checkpoint);
+}
 
 TrainedRun open_trained_run(const ConfigFlags& flags, const std::string& checkpoint) {
   const Config config = resolve_config(flags);

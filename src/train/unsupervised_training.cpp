@@ -9,6 +9,7 @@
 #include "greedyhash/error.h"
 #include "greedyhash/model/greedy_sign.h"
 #include "greedyhash/report/progress.h"
+#include "greedyhash/train/learning_rate.h"
 
 namespace greedyhash {
 
@@ -112,7 +113,7 @@ void train_hash_layer(torch::nn::Linear layer, const at::Tensor& features,
   trained->train();
   const int64_t batches = (rows + options.batch_size - 1) / options.batch_size;
   for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
-    const double lr = options.lr * std::pow(0.1, static_cast<double>(epoch / options.lr_step));
+    const double lr = learning_rate(options.lr, options.lr_step, epoch);
     step.set_learning_rate(lr);
     const auto order =
         torch::tensor(epoch_order(rows, options.seed, epoch), torch::TensorOptions(torch::kLong));

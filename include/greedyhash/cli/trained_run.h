@@ -30,6 +30,10 @@ TrainedRun open_trained_run(const ConfigFlags& flags, const std::string& checkpo
 // to choose).
 TrainedModel open_trained_model_on_cpu(const ConfigFlags& flags, const std::string& checkpoint);
 
+// The checkpoint an app uses: `checkpoint` (--checkpoint) when given, else
+// default_checkpoint(files).
+std::filesystem::path checkpoint_of(const RunFiles& files, const std::string& checkpoint);
+
 // --checkpoint, with the default every app applies (kDefaultCheckpointRule) in its help.
 void add_checkpoint_flag(CLI::App& app, std::string& checkpoint, const std::string& what_for);
 
