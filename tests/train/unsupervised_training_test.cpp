@@ -8,6 +8,7 @@
 #include "greedyhash/error.h"
 #include "greedyhash/model/greedy_sign.h"
 #include "greedyhash/model/unsupervised_loss.h"
+#include "greedyhash/train/unsupervised_trainer.h"
 #include "greedyhash/train/unsupervised_training.h"
 
 namespace greedyhash {
@@ -155,6 +156,32 @@ TEST(UnsupervisedOptions, DropoutDefaultsToTheMethodsOwn) {
   EXPECT_DOUBLE_EQ(unsupervised_options(config, false).dropout, 0.0);
   config.feature_dropout = 0.2;
   EXPECT_DOUBLE_EQ(unsupervised_options(config, false).dropout, 0.2);
+}
+
+}  // namespace
+}  // namespace greedyhash
+
+namespace greedyhash {
+namespace {
+
+TEST(UnsupervisedConfig, BadValuesAndCombinationsAreOneLineErrors) {
+  Config config;
+  config.method = "self-supervised";
+  expect_error([&] { validate_config(config, "test"); },
+               {"'method'", "supervised or unsupervised"});
+  config = Config{};
+  config.feature_dropout = 1.0;
+  expect_error([&] { validate_config(config, "test"); }, {"'feature_dropout'", "[0, 1)"});
+  config = Config{};
+  config.features = "emb";
+  expect_error([&] { check_method(config, false); }, {"--features", "--method unsupervised"});
+  config.method = "unsupervised";
+  EXPECT_NO_THROW(check_method(config, false));
+  expect_error([&] { check_method(config, true); }, {"do not resume"});
+  config.features.clear();
+  expect_error([&] { check_method(config, false); }, {"--freeze-backbone"});
+  config.freeze_backbone = true;
+  EXPECT_NO_THROW(check_method(config, false));
 }
 
 }  // namespace
