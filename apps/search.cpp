@@ -16,23 +16,9 @@
 #include "greedyhash/inference/collection_index.h"
 #include "greedyhash/inference/query_image.h"
 #include "greedyhash/report/retrieval_results.h"
-#include "greedyhash/serialize/sha256.h"
-
-namespace {
 
 using namespace greedyhash;
 namespace fs = std::filesystem;
-
-// The run the index was built from, unless the command line names one.
-void default_to_index_run(ConfigFlags& flags, const IndexManifest& manifest) {
-  if (!flags.config_file.empty()) return;
-  if (flags.overrides.count("output_dir") == 0) {
-    flags.overrides["output_dir"] = fs::path(manifest.run_dir).parent_path().string();
-  }
-  if (flags.overrides.count("bit") == 0) flags.overrides["bit"] = std::to_string(manifest.bits);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app(
@@ -67,18 +53,11 @@ int main(int argc, char** argv) {
   return run_app("greedyhash_search", app, argc, argv, [&] {
     require_faiss();
     require_query(query_flags, "search for");
-    IndexFiles index = read_index_files(index_file);
+    IndexedRun opened = open_indexed_run(flags, index_file);
+    IndexFiles& index = opened.index;
     const IndexManifest& manifest = index.manifest;
     if (nprobe > 0) index.index.set_nprobe(nprobe);
-    default_to_index_run(flags, manifest);
-    if (!fs::exists(manifest.checkpoint)) {
-      throw Error("checkpoint " + manifest.checkpoint + ", which index " + index_file +
-                  " was built with, is missing; rebuild the index with greedyhash_index");
-    }
-    const auto [config, device, files, trained, encode] =
-        open_trained_run(flags, manifest.checkpoint);
-    check_index_matches_model(manifest, index_file, static_cast<int>(trained.meta.bits),
-                              file_sha256_hex(trained.checkpoint));
+    const auto& [config, device, files, trained, encode] = opened.run;
 
     // The run's data: for a test image, and for the images of a run-database index.
     std::optional<RunData> data;

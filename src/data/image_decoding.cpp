@@ -8,14 +8,15 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include <torch/types.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <torch/types.h>
 
 #include "greedyhash/error.h"
 
@@ -81,23 +82,28 @@ class FileReader {
   std::vector<uint8_t> buffer_;
 };
 
-cv::Mat decode(const std::filesystem::path& path, FileReader& reader) {
-  const size_t size = reader.read(path);
+// `name` says what the bytes are in an error: a file, or "the query image".
+cv::Mat decode_bytes(const uint8_t* data, size_t size, const std::string& name) {
   cv::Mat image;
   if (size > 0) {
-    const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, reader.data());
+    const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, const_cast<uint8_t*>(data));
     try {
       image = cv::imdecode(encoded, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
     } catch (const cv::Exception& e) {
       // OpenCV's messages span several lines; ours are one.
-      throw Error("cannot decode image " + path.string() + ": " + e.err);
+      throw Error("cannot decode image " + name + ": " + e.err);
     }
   }
   if (image.empty()) {
-    throw Error("cannot decode image " + path.string() +
+    throw Error("cannot decode image " + name +
                 ": expected a JPEG or PNG file, found an unreadable or corrupt one");
   }
   return image;
+}
+
+cv::Mat decode(const std::filesystem::path& path, FileReader& reader) {
+  const size_t size = reader.read(path);
+  return decode_bytes(reader.data(), size, path.string());
 }
 
 // Shorter side -> side, then the centred side x side square.
@@ -200,6 +206,18 @@ at::Tensor decode_image_files(const std::vector<std::filesystem::path>& files,
   for (auto& worker : workers) worker.join();
   if (error) std::rethrow_exception(error);
   return images;
+}
+
+at::Tensor decode_image_bytes(std::string_view bytes, const ImageLoadOptions& options,
+                              const std::string& name) {
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    throw Error("cannot decode image " + name + ": over 2 GB");
+  }
+  cv::Mat image = decode_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), name);
+  if (options.resize_size > 0) image = square(image, static_cast<int>(options.resize_size));
+  auto out = torch::empty({1, 3, image.rows, image.cols}, torch::kUInt8);
+  write_chw_rgb(image, out.data_ptr<uint8_t>());
+  return out;
 }
 
 }  // namespace greedyhash

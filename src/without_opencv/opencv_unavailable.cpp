@@ -5,6 +5,7 @@
 
 #include "greedyhash/data/image_decoding.h"
 #include "greedyhash/error.h"
+#include "greedyhash/report/image_encoding.h"
 #include "greedyhash/report/line_plot.h"
 #include "greedyhash/report/mosaic.h"
 
@@ -15,6 +16,16 @@ at::Tensor decode_image_files(const std::vector<std::filesystem::path>& files,
   throw Error("cannot decode " + (files.empty() ? std::string("images") : files.front().string()) +
               ": greedyhash was built with GREEDYHASH_WITH_OPENCV=OFF; use CIFAR-10 binary "
               "batches (greedyhash_bench_pipeline --write-cifar-binary) or rebuild with OpenCV");
+}
+
+at::Tensor decode_image_bytes(std::string_view /*bytes*/, const ImageLoadOptions& /*options*/,
+                              const std::string& name) {
+  throw Error("cannot decode " + name +
+              ": greedyhash was built with GREEDYHASH_WITH_OPENCV=OFF; rebuild with OpenCV");
+}
+
+std::string encode_png(const at::Tensor& /*image*/) {
+  throw Error("cannot encode a PNG: greedyhash was built with GREEDYHASH_WITH_OPENCV=OFF");
 }
 
 void save_line_plot(const std::filesystem::path& path, const LinePlot& /*plot*/) {

@@ -5,6 +5,7 @@
 #include <c10/core/Device.h>
 
 #include "greedyhash/cli/config_flags.h"
+#include "greedyhash/index/index_files.h"
 #include "greedyhash/inference/encoder.h"
 #include "greedyhash/inference/trained_model.h"
 #include "greedyhash/io/run_files.h"
@@ -25,6 +26,17 @@ struct TrainedRun {
 };
 
 TrainedRun open_trained_run(const ConfigFlags& flags, const std::string& checkpoint);
+
+// An index file (greedyhash_index) with the run it was built from, for the apps that answer
+// queries from it (greedyhash_search, greedyhash_serve): the run is the one the index's
+// sidecar records unless the flags name another (--config, --output-dir, --bit), and its
+// model is the checkpoint the index was built with, checked by SHA-256.
+struct IndexedRun {
+  IndexFiles index;
+  TrainedRun run;
+  std::string checkpoint_sha256;
+};
+IndexedRun open_indexed_run(ConfigFlags flags, const std::filesystem::path& index_file);
 
 // The model of a run's checkpoint on the CPU, for greedyhash_export (no threads or device
 // to choose).

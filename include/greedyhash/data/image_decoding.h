@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -24,5 +26,10 @@ struct ImageLoadOptions {
 // throws greedyhash::Error.
 at::Tensor decode_image_files(const std::vector<std::filesystem::path>& files,
                               const ImageLoadOptions& options = {});
+
+// One encoded image held in memory (an upload), decoded as decode_image_files decodes a
+// file: 1 x 3 x H x W uint8 RGB. Errors name the image as `name`.
+at::Tensor decode_image_bytes(std::string_view bytes, const ImageLoadOptions& options,
+                              const std::string& name);
 
 }  // namespace greedyhash
