@@ -32,3 +32,8 @@ option(GREEDYHASH_CUDA_TESTS "Build the CUDA tests even with GREEDYHASH_BUILD_TE
 # A copy of GoogleTest's sources (Debian: /usr/src/googletest) to build it with the
 # project instead of using an installed package; see cmake/GreedyhashGoogleTest.cmake.
 set(GREEDYHASH_GOOGLETEST_SOURCE "" CACHE PATH "GoogleTest source folder (optional)")
+# libmicrohttpd (Debian 12: libmicrohttpd-dev) carries greedyhash_serve's HTTP
+# (src/serve/http_server.cpp; docs/SERVING.md says why this library). AUTO: build the
+# service when it is found; ON: require it; OFF: build without the service.
+set(GREEDYHASH_WITH_MICROHTTPD AUTO CACHE STRING "Build greedyhash_serve: AUTO, ON or OFF")
+set_property(CACHE GREEDYHASH_WITH_MICROHTTPD PROPERTY STRINGS AUTO ON OFF)
