@@ -423,6 +423,19 @@ fs::path copy_run(const std::string& name) {
   return out;
 }
 
+// The trained run maps every test image to one code (one epoch on tiny data leaves its
+// fc7 dead), which would hide a difference between two tools' answers: the run copied to
+// `run_dir` gets freshly initialised weights without the hash layer's bias, whose codes
+// follow the images.
+void give_fresh_weights(const fs::path& run_dir) {
+  torch::manual_seed(3);
+  GreedyHash model(12, 3);
+  torch::NoGradGuard no_grad;
+  model->hash_layer->bias.zero_();
+  // By rename: the hard link to the trained run's best.pt is replaced, not written.
+  save_checkpoint(run_dir / "best.pt", model, read_checkpoint_meta(run_dir / "best.pt"));
+}
+
 // The result lines of predict and search: "   1. d=3   match <path>".
 std::vector<std::string> result_lines(const std::string& output) {
   static const std::regex line(R"(^ +\d+\. d=\d+ .*$)");
@@ -621,17 +634,7 @@ TEST(E2E, QueryCodeIsTheSameInPredictSearchAndEval) {
   const fs::path out = copy_run("codes");
   const fs::path run_dir = out / "bit_12";
   const std::string run_flags = " --bit 12 --output-dir " + out.string();
-  // The trained run maps every test image to one code (one epoch on tiny data leaves its
-  // fc7 dead), which would hide a difference: the run gets freshly initialised weights
-  // without the hash layer's bias, whose codes follow the images.
-  {
-    torch::manual_seed(3);
-    GreedyHash model(12, 3);
-    torch::NoGradGuard no_grad;
-    model->hash_layer->bias.zero_();
-    // By rename: the hard link to the trained run's best.pt is replaced, not written.
-    save_checkpoint(run_dir / "best.pt", model, read_checkpoint_meta(run_dir / "best.pt"));
-  }
+  give_fresh_weights(run_dir);
   auto r = run(bin("greedyhash_eval") + run_flags + " --save-codes");
   ASSERT_EQ(r.status, 0) << r.output;
   const RunData data =
@@ -1305,6 +1308,37 @@ TEST(E2E, UnsupervisedOnImages) {
   EXPECT_TRUE(report.contains("map"));
   EXPECT_EQ(report["neighbour_recall"][0]["k"], 10);
   remove_if_passed({out});
+}
+
+// greedyhash_serve, started by the Python scripts of tests/serve/ on free loopback ports:
+// its answers against greedyhash_search's, the hostile clients, the busy answer, reloads
+// and SIGTERM (serve_e2e_test.py); the page in headless Chromium (browser_test.py).
+void run_serve_script(const std::string& name, const std::string& script_flags) {
+  if (!fs::exists(bin("greedyhash_serve"))) {
+    GTEST_SKIP() << "greedyhash_serve was not built (libmicrohttpd-dev missing)";
+  }
+  if (!faiss_available()) GTEST_SKIP() << "built without FAISS: there is no index to serve";
+  const fs::path out = copy_run(name);
+  give_fresh_weights(out / "bit_12");
+  const fs::path script = fs::path(GREEDYHASH_SOURCE_DIR) / "tests" / "serve" / (name + ".py");
+  const auto r =
+      run("/usr/bin/python3 " + script.string() + " --bin-dir " + GREEDYHASH_BIN_DIR + " --run " +
+          (out / "bit_12").string() + " --work " + (out / "work").string() + script_flags);
+  // 77: what the browser test needs is not installed; install_deps.sh installs it.
+  if (r.status == 77) GTEST_SKIP() << r.output;
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("FAIL"), std::string::npos) << r.output;
+  remove_if_passed({out});
+}
+
+TEST(E2E, Serve) {
+  run_serve_script("serve_e2e_test", " --images " + (kData / "test").string());
+}
+
+TEST(E2E, ServeInBrowser) {
+  run_serve_script("browser_test", " --image " + (kData / "test" / "dog" / "0001.png").string() +
+                                       " --expect-first '' --screenshot " +
+                                       (kWork / "browser_test.png").string());
 }
 
 }  // namespace
