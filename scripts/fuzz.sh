@@ -5,14 +5,14 @@
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]   fuzz each target for SECONDS (default 60)
 #   scripts/fuzz.sh --runs N [TARGET|all]    N inputs per target after the seeds (CI's check)
 #
-# Targets: torch_save npy config_json split_json list_file. Each starts from its committed
-# seeds (fuzz/corpus/<target>/); inputs that reach new code are kept in
+# Targets: torch_save npy config_json split_json list_file serve_request. Each starts from
+# its committed seeds (fuzz/corpus/<target>/); inputs that reach new code are kept in
 # build-fuzz/corpus/<target>/ (not with --runs), crashing ones written to
 # build-fuzz/crashes/<target>/. Needs clang-14 and libclang-rt-14-dev (install_deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_targets=(torch_save npy config_json split_json list_file)
+all_targets=(torch_save npy config_json split_json list_file serve_request)
 runs=""
 if [ "${1:-}" = "--runs" ]; then
   runs="${2:?--runs needs a number}"
