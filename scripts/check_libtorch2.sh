@@ -38,7 +38,7 @@ esac
 common_packages=(
   cmake g++ ninja-build pkg-config
   libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev
-  libopenblas0-pthread libfaiss-dev libjemalloc-dev
+  libopenblas0-pthread libfaiss-dev libjemalloc-dev libmicrohttpd-dev
 )
 if [[ $flavour == cpu ]]; then
   root="${GREEDYHASH_DEBIAN13_ROOT:-$cache/debian13}"

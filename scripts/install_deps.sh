@@ -30,6 +30,14 @@ packages=(
   clang-14 libclang-rt-14-dev
   # Runs the unit tests on an emulated CPU without AVX-512 (scripts/test_without_avx512.sh).
   qemu-user
+  # greedyhash_serve's HTTP: libmicrohttpd (limits on headers, connections and idle time
+  # built in, fuzzed by OSS-Fuzz; docs/SERVING.md says why this library). pkg-config finds it.
+  libmicrohttpd-dev pkg-config
+  # The search page tested in a real browser (tests/serve/browser_test.py): headless
+  # Chromium driven by Selenium, all from Debian.
+  chromium chromium-driver python3-selenium
+  # The Flask + PyTorch service the load test compares against (bench/serve_load.sh).
+  python3-flask
 )
 
 missing=()
