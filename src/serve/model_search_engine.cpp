@@ -42,6 +42,11 @@ class ModelSearchEngine final : public SearchEngine {
     info_.index_sha256 = manifest.index_sha256;
     parts_.encode.transform = parts_.outside.transform;
     parts_.encode.progress_label = "";
+    // bf16: the weights are cast once here instead of in every forward pass. Autocast
+    // rounds each fp32 weight to the same bf16 value when it casts it, so the codes are
+    // those of greedyhash_search --precision bf16; at one image per batch the casts of
+    // AlexNet's 58 M weights cost more than the forward pass itself.
+    if (parts_.encode.precision == "bf16") parts_.trained.model->to(torch::kBFloat16);
   }
 
   const Info& info() const override { return info_; }
@@ -54,6 +59,10 @@ class ModelSearchEngine final : public SearchEngine {
 
   std::vector<Answer> search(const std::vector<const Query*>& queries,
                              const std::vector<int64_t>& ks) override {
+    // The batcher's thread is not one of ATen's: OpenMP and MKL take their thread
+    // settings per thread, so it takes them here, as ATen's own workers do.
+    static thread_local const bool threads_initialised = (at::init_num_threads(), true);
+    (void)threads_initialised;
     const auto encode_start = std::chrono::steady_clock::now();
     const BinaryCodes codes = encode(queries);
     const double encode_ms = seconds_since(encode_start) * 1e3;
