@@ -142,10 +142,9 @@ void describe_model(IndexManifest& manifest, const TrainedModel& trained,
 fs::path default_index_file(const fs::path& run_dir, const IndexManifest& manifest) {
   if (manifest.collection == "run_database") return run_dir / "database.faiss";
   const fs::path source(manifest.source);
-  const std::string name =
-      manifest.collection == "list" || manifest.collection == "features"
-          ? source.stem().string()
-          : last_name(fs::absolute(source));
+  const std::string name = manifest.collection == "list" || manifest.collection == "features"
+                               ? source.stem().string()
+                               : last_name(fs::absolute(source));
   return run_dir / (name + ".faiss");
 }
 
@@ -180,6 +179,14 @@ std::vector<std::string> query_class_names(const at::Tensor& label, int64_t pred
   return names;
 }
 
+const std::string& index_item(const IndexManifest& manifest, int64_t id) {
+  if (id >= static_cast<int64_t>(manifest.items.size())) {
+    throw Error("the index returned item " + std::to_string(id) + " but its sidecar lists " +
+                std::to_string(manifest.items.size()) + "; rebuild it with greedyhash_index");
+  }
+  return manifest.items[static_cast<size_t>(id)];
+}
+
 std::vector<RetrievalHit> index_hits(const IndexManifest& manifest, const SearchHits& hits,
                                      int64_t query, const RunData* run_data,
                                      const OutsideImageOptions& outside,
@@ -189,13 +196,9 @@ std::vector<RetrievalHit> index_hits(const IndexManifest& manifest, const Search
     const auto cell = static_cast<size_t>(query * hits.k + j);
     const int64_t id = hits.ids[cell];
     if (id < 0) break;
-    if (id >= static_cast<int64_t>(manifest.items.size())) {
-      throw Error("the index returned item " + std::to_string(id) + " but its sidecar lists " +
-                  std::to_string(manifest.items.size()) + "; rebuild it with greedyhash_index");
-    }
     RetrievalHit hit;
     hit.distance = hits.distances[cell];
-    hit.item = manifest.items[static_cast<size_t>(id)];
+    hit.item = index_item(manifest, id);
     if (manifest.has_labels() && !query_classes.empty()) {
       const auto& classes = manifest.labels[static_cast<size_t>(id)];
       hit.relevant = std::any_of(classes.begin(), classes.end(), [&](int64_t c) {

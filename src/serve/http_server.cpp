@@ -22,7 +22,6 @@ namespace {
 // What a request accumulates between the library's calls.
 struct RequestState {
   HttpRequest request;
-  bool answered = false;
 };
 
 MHD_Result collect_argument(void* cls, MHD_ValueKind /*kind*/, const char* key, const char* value) {
@@ -98,8 +97,6 @@ struct HttpServer::Impl {
   }
 
   MHD_Result respond(MHD_Connection* connection, RequestState& state) {
-    if (state.answered) return MHD_YES;
-    state.answered = true;
     HttpResponse answer = handler(state.request);
     MHD_Response* response = MHD_create_response_from_buffer(answer.body.size(), answer.body.data(),
                                                              MHD_RESPMEM_MUST_COPY);

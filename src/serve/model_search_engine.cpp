@@ -9,6 +9,7 @@
 
 #include "greedyhash/data/image_decoding.h"
 #include "greedyhash/error.h"
+#include "greedyhash/inference/collection_index.h"
 #include "greedyhash/report/image_encoding.h"
 #include "greedyhash/retrieval/binary_codes.h"
 #include "greedyhash/runtime/stopwatch.h"
@@ -118,14 +119,10 @@ class ModelSearchEngine final : public SearchEngine {
 
   Result result(int64_t id, int distance) const {
     const IndexManifest& manifest = parts_.index.manifest;
-    if (id >= static_cast<int64_t>(manifest.items.size())) {
-      throw Error("the index returned item " + std::to_string(id) + " but its sidecar lists " +
-                  std::to_string(manifest.items.size()) + "; rebuild it with greedyhash_index");
-    }
     Result result;
     result.id = id;
     result.distance = distance;
-    result.path = manifest.items[static_cast<size_t>(id)];
+    result.path = index_item(manifest, id);
     if (manifest.has_labels()) {
       for (const int64_t c : manifest.labels[static_cast<size_t>(id)]) {
         if (!result.label.empty()) result.label += ",";

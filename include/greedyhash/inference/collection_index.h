@@ -63,6 +63,10 @@ std::optional<IndexFiles> usable_run_index(const std::filesystem::path& run_dir,
                                            const std::string& checkpoint_sha256,
                                            const std::vector<int64_t>& database, std::string& why);
 
+// The item at position `id` of `manifest`'s index (an id a search of it returned); a
+// greedyhash::Error when the sidecar lists fewer items than the index holds.
+const std::string& index_item(const IndexManifest& manifest, int64_t id);
+
 // The class names of a query: its labels' for a test image, else the predicted class's.
 std::vector<std::string> query_class_names(const at::Tensor& label, int64_t predicted,
                                            const std::vector<std::string>& class_names);
