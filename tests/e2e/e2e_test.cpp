@@ -1,10 +1,14 @@
 // End-to-end: the executables as a user runs them, on a tiny CIFAR-like image folder
 // (3 classes, 10 training + 4 test PNGs each, 32 x 32) at input size 64, and one case
 // that trains to convergence on a slightly larger one (60 + 20 per class).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <torch/script.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -1339,6 +1343,57 @@ TEST(E2E, ServeInBrowser) {
   run_serve_script("browser_test", " --image " + (kData / "test" / "dog" / "0001.png").string() +
                                        " --expect-first '' --screenshot " +
                                        (kWork / "browser_test.png").string());
+}
+
+// What stops greedyhash_serve before it listens is one line naming the fix, exit 1.
+TEST(E2E, ServeRefusesABadStartInOneLine) {
+  if (!fs::exists(bin("greedyhash_serve"))) {
+    GTEST_SKIP() << "greedyhash_serve was not built (libmicrohttpd-dev missing)";
+  }
+  if (!faiss_available()) GTEST_SKIP() << "built without FAISS: there is no index to serve";
+  const fs::path out = copy_run("serve_bad");
+  auto r = run(bin("greedyhash_index") + " --bit 12 --output-dir " + out.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string index = " --index " + (out / "bit_12" / "database.faiss").string();
+  const std::string serve = bin("greedyhash_serve") + " --threads 1";
+
+  r = run(serve + " --index " + (out / "missing.faiss").string());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(error_line(r).find("missing.faiss"), std::string::npos) << r.output;
+  EXPECT_NE(error_line(r).find("greedyhash_index"), std::string::npos) << r.output;
+
+  r = run(serve + index + " --bind localhost");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(error_line(r).find("--bind localhost is not a numeric"), std::string::npos) << r.output;
+
+  // A port taken by another listener.
+  const int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(taken, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(taken, 1), 0);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::getsockname(taken, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const std::string port = std::to_string(ntohs(address.sin_port));
+  r = run(serve + index + " --port " + port);
+  ::close(taken);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(error_line(r).find("cannot listen at 127.0.0.1:" + port), std::string::npos)
+      << r.output;
+  EXPECT_NE(error_line(r).find("--port"), std::string::npos) << r.output;
+
+  // Limits out of range are refused by the flag parser, naming the flag.
+  for (const char* flag : {" --max-batch 0", " --queue-size 0", " --max-body-mb 0",
+                           " --batch-wait-ms -1", " --timeout-s 0"}) {
+    r = run(serve + index + flag);
+    EXPECT_NE(r.status, 0) << flag << r.output;
+    EXPECT_NE(r.output.find(std::string(flag).substr(1, std::string(flag).find(' ', 1) - 1)),
+              std::string::npos)
+        << flag << r.output;
+  }
+  remove_if_passed({out});
 }
 
 }  // namespace
