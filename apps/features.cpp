@@ -18,6 +18,11 @@ namespace fs = std::filesystem;
 
 // Dataset rows `indices` as float features: the stored pixels (C x H x W, / 255) flattened.
 at::Tensor pixel_rows(const ImageDataset& dataset, const std::vector<int64_t>& indices) {
+  if (dataset.streamed) {
+    throw Error(
+        "--pixels writes the pixels of images held in memory, all of one size; this "
+        "run streams its images (image_pipeline), so use the backbone's features");
+  }
   const auto rows = dataset.images.index_select(0, at::tensor(indices, at::kLong));
   return rows.flatten(1).to(at::kFloat).div_(255.0);
 }

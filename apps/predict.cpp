@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
               .any()
               .item<bool>();
       hits.push_back({found.distance, data.dataset.sources[static_cast<size_t>(index)],
-                      data.dataset.images[index], relevant});
+                      data.dataset.image(index), relevant});
     }
     print_retrieval_results(hits);
     const fs::path mosaic_path =

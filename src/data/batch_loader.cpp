@@ -1,8 +1,9 @@
 #include "greedyhash/data/batch_loader.h"
 
+#include <algorithm>
 #include <condition_variable>
-#include <deque>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 #include <torch/types.h>
 
 #include "greedyhash/data/seeded_shuffle.h"
+#include "greedyhash/data/streamed_images.h"
 #include "greedyhash/error.h"
 
 namespace greedyhash {
@@ -36,6 +38,15 @@ void check_options(const BatchLoaderOptions& options) {
   if (options.prefetch < 0) {
     throw Error("prefetch depth must be >= 0, got " + std::to_string(options.prefetch));
   }
+  if (options.workers < 0) {
+    throw Error("loader workers must be >= 0, got " + std::to_string(options.workers));
+  }
+}
+
+// A CPU batch on `device`; for CUDA through pinned memory with a non-blocking copy.
+at::Tensor to_device(const at::Tensor& cpu, c10::Device device) {
+  if (device.is_cpu()) return cpu;
+  return cpu.pin_memory().to(device, /*non_blocking=*/true);
 }
 
 // Makes the caller's current stream wait for a batch built on the producer's stream,
@@ -79,41 +90,69 @@ struct BatchLoader::Impl {
     std::optional<c10::Event> ready;
   };
 
-  at::Tensor images;
+  at::Tensor images;  // in memory; undefined when streamed
+  std::shared_ptr<const StreamedImages> streamed;
+  ImageCrop streamed_crop;              // streamed: the part of the transform done on the CPU
+  TransformOptions streamed_transform;  // streamed: the rest, done on the device
   at::Tensor labels;
   std::vector<int64_t> indices;
   BatchLoaderOptions options;
   int64_t samples = 0;
   int64_t batches = 0;
+  int64_t workers = 1;
+  int64_t capacity = 1;  // batches claimed by workers and not yet delivered, at most
 
-  // Current epoch; the producer only reads these, and they change only while no
-  // producer runs.
+  // Current epoch; producers only read these, and they change only while none runs.
   int64_t epoch = -1;
   std::vector<int64_t> order;
-  int64_t delivered = 0;
   std::exception_ptr failure;
 
-  std::thread producer;
+  std::vector<std::thread> producers;
   std::mutex mutex;
   std::condition_variable changed;
-  std::deque<Slot> queue;
+  // Guarded by mutex while producers run.
+  int64_t delivered = 0;
+  int64_t claimed = 0;  // the next batch number a producer will build
+  std::map<int64_t, Slot> built;
+  bool halted = false;  // a batch failed: build no more
   bool stop = false;
+
+  uint64_t batch_seed(int64_t b) const {
+    return derive_seed(
+        derive_seed(derive_seed(options.seed ^ kTransformStream, static_cast<uint64_t>(epoch)),
+                    static_cast<uint64_t>(options.rank)),
+        static_cast<uint64_t>(b));
+  }
 
   Batch build(int64_t b) const {
     const int64_t begin = b * options.batch_size;
     const int64_t end = std::min(samples, begin + options.batch_size);
     auto rows = torch::empty({end - begin}, torch::kLong);
     std::copy(order.begin() + begin, order.begin() + end, rows.data_ptr<int64_t>());
-    const uint64_t seed = derive_seed(
-        derive_seed(derive_seed(options.seed ^ kTransformStream, static_cast<uint64_t>(epoch)),
-                    static_cast<uint64_t>(options.rank)),
-        static_cast<uint64_t>(b));
+    const uint64_t seed = batch_seed(b);
     Batch batch;
-    batch.images =
-        transform_batch(gather_to_device(images, rows, options.device), options.transform, seed);
+    if (streamed) {
+      const std::vector<int64_t> picked(order.begin() + begin, order.begin() + end);
+      const auto cpu = read_streamed_rows(*streamed, picked, streamed_crop, seed);
+      batch.images = transform_batch(to_device(cpu, options.device), streamed_transform, seed);
+    } else {
+      batch.images =
+          transform_batch(gather_to_device(images, rows, options.device), options.transform, seed);
+    }
     batch.labels = gather_to_device(labels, rows, options.device);
     batch.indices = rows;
     return batch;
+  }
+
+  // Claims the next batch to build; false when there is none or the loader stops.
+  bool claim(int64_t& b) {
+    std::unique_lock<std::mutex> lock(mutex);
+    changed.wait(lock, [&] {
+      return stop || halted || claimed >= batches || claimed - delivered < capacity;
+    });
+    if (stop || halted || claimed >= batches) return false;
+    b = claimed++;
+    return true;
   }
 
   void produce() {
@@ -128,13 +167,7 @@ struct BatchLoader::Impl {
           c10::impl::getDeviceGuardImpl(c10::kCUDA)->getStreamFromGlobalPool(options.device));
     }
     at::NoGradGuard no_grad;
-    for (int64_t b = 0; b < batches; ++b) {
-      {
-        std::unique_lock<std::mutex> lock(mutex);
-        changed.wait(lock,
-                     [&] { return stop || static_cast<int64_t>(queue.size()) < options.prefetch; });
-        if (stop) return;
-      }
+    for (int64_t b = 0; claim(b);) {
       Slot slot;
       try {
         slot.batch = build(b);
@@ -145,26 +178,27 @@ struct BatchLoader::Impl {
       } catch (...) {
         slot.error = std::current_exception();
       }
-      const bool failed = slot.error != nullptr;
       {
         std::lock_guard<std::mutex> lock(mutex);
         if (stop) return;
-        queue.push_back(std::move(slot));
+        if (slot.error) halted = true;
+        built.emplace(b, std::move(slot));
       }
       changed.notify_all();
-      if (failed) return;
     }
   }
 
-  void stop_producer() {
+  void stop_producers() {
     {
       std::lock_guard<std::mutex> lock(mutex);
       stop = true;
     }
     changed.notify_all();
-    if (producer.joinable()) producer.join();
-    queue.clear();
+    for (auto& producer : producers) producer.join();
+    producers.clear();
+    built.clear();
     stop = false;
+    halted = false;
   }
 };
 
@@ -172,10 +206,18 @@ BatchLoader::BatchLoader(const ImageDataset& dataset, std::vector<int64_t> indic
                          BatchLoaderOptions options)
     : impl_(std::make_unique<Impl>()) {
   check_options(options);
-  if (!dataset.images.defined() || dataset.images.dim() != 4 || !dataset.images.is_cpu() ||
-      dataset.images.scalar_type() != torch::kUInt8 || !dataset.labels.defined() ||
-      dataset.labels.size(0) != dataset.images.size(0)) {
-    throw std::invalid_argument("BatchLoader expects uint8 CPU images N x 3 x H x W and N labels");
+  const bool in_memory = dataset.images.defined() && dataset.images.dim() == 4 &&
+                         dataset.images.is_cpu() && dataset.images.scalar_type() == torch::kUInt8;
+  if (in_memory == (dataset.streamed != nullptr) || !dataset.labels.defined() ||
+      dataset.labels.size(0) != dataset.size()) {
+    throw std::invalid_argument(
+        "BatchLoader expects uint8 CPU images N x 3 x H x W or streamed images, and N labels");
+  }
+  const auto& transform = options.transform;
+  if (dataset.streamed && transform.resize > 0 && transform.crop > 0) {
+    throw Error(
+        "streamed images are cropped on the CPU, before the device could resize them; "
+        "expected a transform with a resize or a crop, not both");
   }
   const int64_t size = dataset.size();
   for (const auto index : indices) {
@@ -184,7 +226,16 @@ BatchLoader::BatchLoader(const ImageDataset& dataset, std::vector<int64_t> indic
                   std::to_string(size) + " images; the split is larger than the data");
     }
   }
-  impl_->images = dataset.images.contiguous();
+  if (dataset.streamed) {
+    impl_->streamed = dataset.streamed;
+    impl_->streamed_crop = {transform.crop, transform.random_crop, transform.random_flip};
+    impl_->streamed_transform = transform;
+    impl_->streamed_transform.crop = 0;
+    impl_->streamed_transform.random_crop = false;
+    impl_->streamed_transform.random_flip = false;
+  } else {
+    impl_->images = dataset.images.contiguous();
+  }
   impl_->labels = dataset.labels.to(torch::kUInt8).contiguous();
   impl_->options = options;
   impl_->samples = static_cast<int64_t>(indices.size()) / options.world_size;
@@ -192,10 +243,13 @@ BatchLoader::BatchLoader(const ImageDataset& dataset, std::vector<int64_t> indic
                        ? impl_->samples / options.batch_size
                        : (impl_->samples + options.batch_size - 1) / options.batch_size;
   impl_->indices = std::move(indices);
+  const int64_t hardware = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  impl_->workers = options.workers > 0 ? options.workers : dataset.streamed ? hardware : 1;
+  impl_->capacity = std::max(options.prefetch, impl_->workers);
 }
 
 BatchLoader::~BatchLoader() {
-  impl_->stop_producer();
+  impl_->stop_producers();
 }
 
 int64_t BatchLoader::batches_per_epoch() const {
@@ -207,13 +261,16 @@ int64_t BatchLoader::samples_per_epoch() const {
 }
 
 void BatchLoader::start_epoch(int64_t epoch) {
-  impl_->stop_producer();
-  impl_->epoch = epoch;
-  impl_->order = epoch_order(impl_->indices, impl_->options, epoch);
-  impl_->delivered = 0;
-  impl_->failure = nullptr;
-  if (impl_->options.prefetch > 0 && impl_->batches > 0) {
-    impl_->producer = std::thread([impl = impl_.get()] { impl->produce(); });
+  auto& impl = *impl_;
+  impl.stop_producers();
+  impl.epoch = epoch;
+  impl.order = epoch_order(impl.indices, impl.options, epoch);
+  impl.delivered = 0;
+  impl.claimed = 0;
+  impl.failure = nullptr;
+  if (impl.options.prefetch > 0) {
+    const int64_t threads = std::min(impl.workers, impl.batches);
+    for (int64_t t = 0; t < threads; ++t) impl.producers.emplace_back([&impl] { impl.produce(); });
   }
 }
 
@@ -229,12 +286,13 @@ std::optional<Batch> BatchLoader::next() {
   Impl::Slot slot;
   {
     std::unique_lock<std::mutex> lock(impl.mutex);
-    impl.changed.wait(lock, [&] { return !impl.queue.empty(); });
-    slot = std::move(impl.queue.front());
-    impl.queue.pop_front();
+    impl.changed.wait(lock, [&] { return impl.built.count(impl.delivered) > 0; });
+    const auto it = impl.built.find(impl.delivered);
+    slot = std::move(it->second);
+    impl.built.erase(it);
+    ++impl.delivered;
   }
   impl.changed.notify_all();
-  ++impl.delivered;
   if (slot.error) {
     impl.failure = slot.error;
     std::rethrow_exception(slot.error);

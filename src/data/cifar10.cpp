@@ -1,6 +1,7 @@
 #include "greedyhash/data/cifar10.h"
 
 #include "greedyhash/data/cifar10_binary.h"
+#include "greedyhash/data/dataset_images.h"
 #include "greedyhash/data/image_folder.h"
 #include "greedyhash/error.h"
 
@@ -22,7 +23,7 @@ ImageDataset load_pooled_image_folders(const fs::path& root, const ImageLoadOpti
   train.class_ids.insert(train.class_ids.end(), test.class_ids.begin(), test.class_ids.end());
 
   ImageDataset dataset;
-  dataset.images = decode_image_files(train.files, options);
+  attach_images(dataset, train.files, options);
   dataset.labels = one_hot_labels(train.class_ids, static_cast<int64_t>(train.class_names.size()));
   dataset.sources.reserve(train.files.size());
   for (const auto& file : train.files) dataset.sources.push_back(file.string());
@@ -38,9 +39,16 @@ ImageDataset load_cifar10(const fs::path& root, const ImageLoadOptions& options)
     throw Error("CIFAR-10 data folder " + root.string() + " does not exist");
   }
   if (fs::is_directory(root / "cifar-10-batches-bin")) {
-    return read_cifar10_binary(root / "cifar-10-batches-bin");
+    return load_cifar10(root / "cifar-10-batches-bin", options);
   }
-  if (fs::exists(root / "data_batch_1.bin")) return read_cifar10_binary(root);
+  if (fs::exists(root / "data_batch_1.bin")) {
+    if (options.stream) {
+      throw Error("CIFAR-10 data folder " + root.string() +
+                  " holds binary batches, which cannot be streamed; use --image-pipeline memory "
+                  "(they fit: 184 MB), or the image-folder layout");
+    }
+    return read_cifar10_binary(root);
+  }
   if (fs::is_directory(root / "train") && fs::is_directory(root / "test")) {
     return load_pooled_image_folders(root, options);
   }

@@ -4,10 +4,18 @@
 
 #include <torch/types.h>
 
+#include "greedyhash/data/streamed_images.h"
+
 namespace greedyhash {
 
 int64_t ImageDataset::size() const {
+  if (streamed) return static_cast<int64_t>(streamed->files.size());
   return images.defined() ? images.size(0) : 0;
+}
+
+at::Tensor ImageDataset::image(int64_t i) const {
+  if (streamed) return read_streamed_image(*streamed, i);
+  return images[i];
 }
 
 int64_t ImageDataset::num_classes() const {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "greedyhash/data/dataset_images.h"
 #include "greedyhash/error.h"
 
 namespace greedyhash {
@@ -108,7 +109,7 @@ ImageFolderListing list_image_folder(const fs::path& split_dir) {
 ImageDataset read_image_folder(const fs::path& split_dir, const ImageLoadOptions& options) {
   auto listing = list_image_folder(split_dir);
   ImageDataset dataset;
-  dataset.images = decode_image_files(listing.files, options);
+  attach_images(dataset, listing.files, options);
   dataset.labels =
       one_hot_labels(listing.class_ids, static_cast<int64_t>(listing.class_names.size()));
   dataset.sources.reserve(listing.files.size());

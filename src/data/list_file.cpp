@@ -6,6 +6,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "greedyhash/data/dataset_images.h"
 #include "greedyhash/error.h"
 
 namespace greedyhash {
@@ -41,6 +42,7 @@ std::vector<ListEntry> parse_list_file(const fs::path& list_file, int64_t num_cl
     std::istringstream tokens(line);
     ListEntry entry;
     if (!(tokens >> entry.path)) continue;
+    entry.line = line_number;
     std::vector<std::string> values;
     for (std::string token; tokens >> token;) values.push_back(token);
     const std::string where = list_file.string() + ":" + std::to_string(line_number);
@@ -99,28 +101,38 @@ ListDataset load_list_dataset(const ListDataSpec& spec) {
   split.protocol = SplitProtocol::Lists;
   const auto add = [&](const std::vector<ListEntry>& entries, const fs::path& list_file,
                        std::vector<int64_t>& out) {
+    std::unordered_map<int64_t, int64_t> line_of;  // this list's line of each pooled image
     for (const auto& entry : entries) {
+      const std::string where = list_file.string() + ":" + std::to_string(entry.line);
       const auto [it, inserted] = index_of.emplace(entry.path, static_cast<int64_t>(pooled.size()));
       if (inserted) {
         pooled.push_back(&entry);
         files.push_back(spec.root / entry.path);
+        std::error_code error;
+        if (!fs::is_regular_file(files.back(), error)) {
+          throw Error(where + ": image " + files.back().string() +
+                      " does not exist; expected image paths relative to " + spec.root.string());
+        }
       } else if (pooled[static_cast<size_t>(it->second)]->label != entry.label) {
-        throw Error("list file " + list_file.string() + " gives " + entry.path +
+        throw Error(where + ": gives " + entry.path +
                     " a different label than an earlier list; expected one label per image");
+      }
+      const auto [seen, first] = line_of.emplace(it->second, entry.line);
+      if (!first) {
+        throw Error(where + ": lists " + entry.path + " again (first at line " +
+                    std::to_string(seen->second) + "); expected each image once per list");
       }
       out.push_back(it->second);
     }
     std::sort(out.begin(), out.end());
-    if (std::adjacent_find(out.begin(), out.end()) != out.end()) {
-      throw Error("list file " + list_file.string() + " lists an image twice; expected each once");
-    }
   };
   add(train, spec.train_list, split.train);
   add(query, spec.query_list, split.query);
   add(database, spec.database_list, split.database);
 
   ListDataset result;
-  result.dataset.images = decode_image_files(files, spec.load);
+  for (const auto& file : files) result.dataset.sources.push_back(file.string());
+  attach_images(result.dataset, std::move(files), spec.load);
   auto labels = torch::empty({static_cast<int64_t>(pooled.size()), num_classes}, torch::kUInt8);
   auto* out = labels.data_ptr<uint8_t>();
   for (const auto* entry : pooled) {
@@ -128,7 +140,6 @@ ListDataset load_list_dataset(const ListDataSpec& spec) {
     out += num_classes;
   }
   result.dataset.labels = labels;
-  for (const auto& file : files) result.dataset.sources.push_back(file.string());
   for (int64_t c = 0; c < num_classes; ++c) result.dataset.class_names.push_back(std::to_string(c));
   result.split = std::move(split);
   return result;

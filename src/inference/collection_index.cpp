@@ -215,7 +215,7 @@ std::vector<RetrievalHit> index_hits(const IndexManifest& manifest, const Search
                     " but the data set read has " + std::to_string(run_data->dataset.size()) +
                     "; pass the run's --data-dir");
       }
-      hit.image = run_data->dataset.images[index];
+      hit.image = run_data->dataset.image(index);
     }
     out.push_back(std::move(hit));
   }

@@ -22,7 +22,7 @@ QueryImage test_image_query(const RunData& data, int64_t pic_id) {
   const int64_t index =
       dataset.test_offset >= 0 ? offset + pic_id : data.split.query[static_cast<size_t>(pic_id)];
   QueryImage query;
-  query.image = dataset.images.narrow(0, index, 1);
+  query.image = dataset.image(index).unsqueeze(0);
   query.label = dataset.labels[index];
   query.name =
       "test " + std::to_string(pic_id) + " (" + dataset.sources[static_cast<size_t>(index)] + ")";

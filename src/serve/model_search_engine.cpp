@@ -93,7 +93,7 @@ class ModelSearchEngine final : public SearchEngine {
     if (id < 0 || id >= static_cast<int64_t>(manifest.items.size())) return std::nullopt;
     if (parts_.run_data) {
       const int64_t row = manifest.dataset_indices.at(static_cast<size_t>(id));
-      return Item{"image/png", encode_png(parts_.run_data->dataset.images[row])};
+      return Item{"image/png", encode_png(parts_.run_data->dataset.image(row))};
     }
     std::string bytes = read_file(manifest.items[static_cast<size_t>(id)]);
     const std::string format = read_image_header(bytes).format;

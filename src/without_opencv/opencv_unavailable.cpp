@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include "greedyhash/data/image_decoding.h"
+#include "greedyhash/data/packed_images.h"
+#include "greedyhash/data/streamed_images.h"
 #include "greedyhash/error.h"
 #include "greedyhash/report/image_encoding.h"
 #include "greedyhash/report/line_plot.h"
@@ -22,6 +24,33 @@ at::Tensor decode_image_bytes(std::string_view /*bytes*/, const ImageLoadOptions
                               const std::string& name) {
   throw Error("cannot decode " + name +
               ": greedyhash was built with GREEDYHASH_WITH_OPENCV=OFF; rebuild with OpenCV");
+}
+
+at::Tensor read_streamed_rows(const StreamedImages& images, const std::vector<int64_t>& /*rows*/,
+                              const ImageCrop& /*crop*/, uint64_t /*random_seed*/) {
+  return decode_image_files(images.files);
+}
+
+at::Tensor read_streamed_image(const StreamedImages& images, int64_t /*row*/) {
+  return decode_image_files(images.files);
+}
+
+std::shared_ptr<const PackedImages> PackedImages::open(const std::filesystem::path& file,
+                                                       const StreamedImages& /*images*/) {
+  throw Error("cannot read packed images " + file.string() +
+              ": greedyhash was built with GREEDYHASH_WITH_OPENCV=OFF; rebuild with OpenCV");
+}
+
+PackedImages::~PackedImages() = default;
+
+const uint8_t* PackedImages::pixels(int64_t /*i*/, int& /*height*/, int& /*width*/) const {
+  return nullptr;
+}
+
+void write_packed_images(const StreamedImages& images, const std::filesystem::path& /*file*/,
+                         int /*threads*/,
+                         const std::function<void(int64_t, int64_t)>& /*progress*/) {
+  decode_image_files(images.files);
 }
 
 std::string encode_png(const at::Tensor& /*image*/) {

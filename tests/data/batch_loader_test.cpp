@@ -7,8 +7,12 @@
 #include <fstream>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
+#include "greedyhash/data/image_decoding.h"
+#include "greedyhash/data/streamed_images.h"
 #include "greedyhash/error.h"
+#include "test_support.h"
 
 namespace greedyhash {
 namespace {
@@ -243,6 +247,98 @@ TEST(BatchLoader, BadInputAndProducerErrors) {
   failing.start_epoch(0);
   EXPECT_THROW(failing.next(), Error);
   EXPECT_THROW(failing.next(), Error);
+}
+
+// `count` PNG files of random 10 x 10 pixels in a fresh folder.
+std::vector<std::filesystem::path> random_png_files(const std::string& name, int count) {
+  const auto folder = fresh_test_folder(name);
+  std::vector<std::filesystem::path> files;
+  for (int i = 0; i < count; ++i) {
+    const auto pixels = torch::randint(0, 256, {10, 10, 3}, torch::kUInt8);
+    const cv::Mat image(10, 10, CV_8UC3, pixels.data_ptr<uint8_t>());
+    files.push_back(folder / ("img" + std::to_string(i) + ".png"));
+    EXPECT_TRUE(cv::imwrite(files.back().string(), image));
+  }
+  return files;
+}
+
+// The same files held in memory and streamed give the same batches, bit for bit, with
+// random crops and flips, whichever number of workers builds them and in what order.
+TEST(BatchLoader, StreamedEqualsInMemoryWithAnyWorkerCount) {
+  const auto files = random_png_files("loader_streamed", 23);
+  ImageDataset in_memory;
+  in_memory.images = decode_image_files(files);
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < 23; ++i) ids.push_back(i % 4);
+  in_memory.labels = one_hot_labels(ids, 4);
+  ImageDataset streamed;
+  auto images = std::make_shared<StreamedImages>();
+  images->files = files;
+  streamed.streamed = images;
+  streamed.labels = in_memory.labels;
+
+  std::vector<int64_t> indices(23);
+  for (int64_t i = 0; i < 23; ++i) indices[static_cast<size_t>(i)] = 22 - i;
+  auto options = plain_options();
+  options.batch_size = 4;
+  options.transform = crop_transform(7, true);
+  BatchLoader reference(in_memory, indices, options);
+  for (const int64_t workers : {1, 3, 8}) {
+    for (const int64_t prefetch : {0, 2}) {
+      SCOPED_TRACE("workers " + std::to_string(workers) + ", prefetch " + std::to_string(prefetch));
+      auto streamed_options = options;
+      streamed_options.workers = workers;
+      streamed_options.prefetch = prefetch;
+      BatchLoader loader(streamed, indices, streamed_options);
+      for (const int64_t epoch : {0, 3}) {
+        reference.start_epoch(epoch);
+        loader.start_epoch(epoch);
+        int64_t count = 0;
+        while (auto expected = reference.next()) {
+          const auto actual = loader.next();
+          ASSERT_TRUE(actual.has_value());
+          EXPECT_TRUE(torch::equal(actual->indices, expected->indices));
+          EXPECT_TRUE(torch::equal(actual->images, expected->images));
+          EXPECT_TRUE(torch::equal(actual->labels, expected->labels));
+          ++count;
+        }
+        EXPECT_FALSE(loader.next().has_value());
+        EXPECT_EQ(count, 6);
+      }
+    }
+  }
+}
+
+// A corrupt file fails the batch that holds it, not the ones before it, and names itself.
+TEST(BatchLoader, StreamedFileErrorReachesTheCallerInOrder) {
+  auto files = random_png_files("loader_streamed_error", 12);
+  std::ofstream(files[9]) << "not an image any more";
+  ImageDataset streamed;
+  auto images = std::make_shared<StreamedImages>();
+  images->files = files;
+  streamed.streamed = images;
+  streamed.labels = torch::eye(4, torch::kUInt8).repeat({3, 1});
+  std::vector<int64_t> indices(12);
+  for (int64_t i = 0; i < 12; ++i) indices[static_cast<size_t>(i)] = i;
+  auto options = plain_options();
+  options.shuffle = false;
+  options.batch_size = 3;
+  options.workers = 4;
+  BatchLoader loader(streamed, indices, options);
+  loader.start_epoch(0);
+  for (int b = 0; b < 3; ++b) ASSERT_TRUE(loader.next().has_value()) << b;
+  expect_error([&] { loader.next(); }, {"img9.png", "cannot decode"});
+  EXPECT_THROW(loader.next(), Error);
+  loader.start_epoch(1);  // a new epoch starts over, and fails at the same batch
+  for (int b = 0; b < 3; ++b) ASSERT_TRUE(loader.next().has_value()) << b;
+  EXPECT_THROW(loader.next(), Error);
+
+  auto both = streamed;
+  both.images = torch::zeros({12, 3, 10, 10}, torch::kUInt8);
+  EXPECT_THROW(BatchLoader(both, indices, options), std::invalid_argument);
+  options.transform.resize = 20;
+  options.transform.crop = 8;
+  expect_error([&] { BatchLoader(streamed, indices, options); }, {"a resize or a crop"});
 }
 
 }  // namespace

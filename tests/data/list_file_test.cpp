@@ -125,7 +125,13 @@ TEST(ListFile, BadInputIsANamedError) {
   write_text(root / "train.txt", "img/a.png 1 0\n");
   write_text(root / "test.txt", "img/missing.png 0 1\n");
   write_text(root / "database.txt", "img/a.png 1 0\n");
-  expect_error([&] { load_list_dataset(spec); }, {"missing.png", "cannot read image"});
+  expect_error([&] { load_list_dataset(spec); },
+               {"test.txt:1: image", "missing.png does not exist", "relative to"});
+  spec.load.stream = true;  // found before anything is decoded, streamed or not
+  expect_error([&] { load_list_dataset(spec); }, {"test.txt:1: image", "does not exist"});
+  write_text(root / "test.txt", "img/a.png 1 0\n\nimg/a.png 1 0\n");
+  expect_error([&] { load_list_dataset(spec); },
+               {"test.txt:3: lists img/a.png again (first at line 1)"});
   write_text(root / "test.txt", "img/a.png 0 1\n");
   expect_error([&] { load_list_dataset(spec); }, {"test.txt", "img/a.png", "different label"});
   write_text(root / "test.txt", "img/a.png 1 0 0\n");

@@ -63,16 +63,16 @@ TEST(DatasetFingerprint, MatchesTheReferenceAndDetectsChanges) {
     data.images = torch::randint(0, 256, {20, 3, 8, 8}, torch::kUInt8);
     data.labels = torch::eye(4, torch::kUInt8).repeat({5, 1});
     const auto base = fingerprint_dataset(data);
-    ImageDataset copy{data.images.clone(), data.labels.clone(), {}, {}, -1};
+    ImageDataset copy{data.images.clone(), nullptr, data.labels.clone(), {}, {}, -1};
     EXPECT_EQ(fingerprint_dataset(copy), base);
     copy.images[19][2][7][7] = (copy.images[19][2][7][7].item<int>() + 1) % 256;
     EXPECT_NE(fingerprint_dataset(copy).checksum, base.checksum);
-    ImageDataset relabelled{data.images, data.labels.clone(), {}, {}, -1};
+    ImageDataset relabelled{data.images, nullptr, data.labels.clone(), {}, {}, -1};
     relabelled.labels[0][0] = 0;
     relabelled.labels[0][1] = 1;
     EXPECT_NE(fingerprint_dataset(relabelled).checksum, base.checksum);
     // Same bytes, other shape: a different data set.
-    ImageDataset reshaped{data.images.view({20, 3, 4, 16}), data.labels, {}, {}, -1};
+    ImageDataset reshaped{data.images.view({20, 3, 4, 16}), nullptr, data.labels, {}, {}, -1};
     EXPECT_NE(fingerprint_dataset(reshaped).checksum, base.checksum);
   }
 }
@@ -126,10 +126,11 @@ TEST(SplitFile, RoundTripsAndChecksTheData) {
     save_split(path, sample_split(), fingerprint_dataset(data), "test");
     EXPECT_EQ(load_split_for(path, data).train, sample_split().train);
 
-    ImageDataset changed{data.images.clone(), data.labels, {}, {}, -1};
+    ImageDataset changed{data.images.clone(), nullptr, data.labels, {}, {}, -1};
     changed.images[0][0][0][0] = 1;
     expect_error([&] { load_split_for(path, changed); }, {path.string(), "checksum"});
-    ImageDataset fewer{data.images.narrow(0, 0, 30), data.labels.narrow(0, 0, 30), {}, {}, -1};
+    ImageDataset fewer{
+        data.images.narrow(0, 0, 30), nullptr, data.labels.narrow(0, 0, 30), {}, {}, -1};
     expect_error([&] { load_split_for(path, fewer); }, {path.string(), "31 images", "30 images"});
   }
 }

@@ -33,6 +33,11 @@ struct BatchLoaderOptions {
   // 224 px: ~1 s against ~10 ms on 2 CPU cores), and each one held costs a batch of
   // float images (19 MB at 32 x 3 x 224 x 224).
   int64_t prefetch = 1;
+  // Threads building batches ahead when prefetch > 0; 0 = one for images held in memory
+  // (gathering a batch takes milliseconds) and one per hardware thread for streamed images
+  // (decoding a batch of JPEGs takes a core ~100 ms). At most max(prefetch, workers)
+  // batches are built or waiting at any time: memory does not grow with the data set.
+  int64_t workers = 0;
   // Data-parallel sharding: rank r of world_size takes positions r, r + world_size, ...
   // of each epoch's order, after the order is cut to a multiple of world_size (dropping
   // at most world_size - 1 images per epoch, different ones each shuffled epoch). Ranks
@@ -57,6 +62,11 @@ std::vector<int64_t> epoch_order(const std::vector<int64_t>& indices,
 //
 // Each batch is gathered as uint8 on the CPU, moved to the device and transformed there
 // (transform_batch; its random seed is derived from (seed, epoch, rank, batch number)).
+// Streamed images (dataset.streamed) are decoded, resized and cut to the transform's crop
+// (and flipped) on the CPU by read_streamed_rows with that seed, since images of
+// different shapes cannot share a tensor before the crop; the device then only converts,
+// normalises (and resizes, for transforms without a crop). Batch b is the same whichever
+// worker builds it, and batches are delivered in order.
 // The loader keeps references to the dataset's image and label tensors, not a copy.
 // Destroying it, or starting another epoch, mid-epoch stops the prefetch thread cleanly.
 class BatchLoader {

@@ -13,7 +13,8 @@ namespace greedyhash {
 //   - cifar-10-batches-bin itself (data_batch_1.bin ... test_batch.bin),
 //   - an image-folder root with train/<class>/*.jpg and test/<class>/*.jpg (the two
 //     must have the same class folders; order within each: (class id, file name)).
-// `options` applies to the image-folder layout only. Anything else throws
+// `options` applies to the image-folder layout only (binary batches cannot be streamed:
+// options.stream throws for them). Anything else throws
 // greedyhash::Error naming `root` and the layouts expected.
 ImageDataset load_cifar10(const std::filesystem::path& root, const ImageLoadOptions& options = {});
 

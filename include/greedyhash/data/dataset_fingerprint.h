@@ -4,6 +4,7 @@
 #include <string>
 
 #include "greedyhash/data/image_dataset.h"
+#include "greedyhash/data/streamed_images.h"
 
 namespace greedyhash {
 
@@ -31,7 +32,16 @@ struct DatasetFingerprint {
 //     the image bytes then the label bytes are cut into 1 MiB chunks (the last one of
 //     each may be shorter), numbered k = 0, 1, ... across both; for each chunk in order
 //     h = mix64(h ^ chunk(bytes, k)).
+//   Streamed images (dataset.streamed) are not read: H is the streamed resize size and
+//     W is 0, and the image bytes are replaced by a catalog of the files, per file its
+//     path, a zero byte, its size and its modification time in ns (8 bytes little-endian
+//     each; all ones where the file cannot be stat'ed).
 // Chunks are hashed in parallel (at::parallel_for): 184 MB take a few tens of ms.
 DatasetFingerprint fingerprint_dataset(const ImageDataset& dataset);
+
+// The content key of streamed images without their labels (what a packed copy of them is
+// keyed by, packed_images.h): h = mix64(N); h = mix64(h ^ resize size); then the catalog
+// above in 1 MiB chunks, h = mix64(h ^ chunk(bytes, k)).
+uint64_t file_catalog_hash(const StreamedImages& images);
 
 }  // namespace greedyhash

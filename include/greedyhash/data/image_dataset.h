@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -8,9 +9,14 @@
 
 namespace greedyhash {
 
-// What every reader yields: the whole data set decoded once, kept in memory as uint8.
+struct StreamedImages;
+
+// What every reader yields: labels and names in memory, and the images either decoded
+// once and held in memory as uint8 (`images`), or kept as files decoded batch by batch
+// (`streamed`, streamed_images.h); exactly one of the two is set.
 struct ImageDataset {
-  at::Tensor images;  // N x 3 x H x W uint8, RGB, CPU, contiguous
+  at::Tensor images;  // N x 3 x H x W uint8, RGB, CPU, contiguous; undefined when streamed
+  std::shared_ptr<const StreamedImages> streamed;
   at::Tensor labels;  // N x C uint8 multi-hot (single-label data: one 1 per row)
   // Where image i came from, for display: a file path, or "data_batch_3.bin#417"
   // (record 417, counted from 0, of that CIFAR-10 binary batch).
@@ -21,6 +27,9 @@ struct ImageDataset {
   int64_t test_offset = -1;
 
   int64_t size() const;
+  // Image i, 3 x H x W uint8: a view of `images`, or decoded from its file (whole, at the
+  // streamed resize size).
+  at::Tensor image(int64_t i) const;
   int64_t num_classes() const;
   // True when some image has more than one label.
   bool multi_label() const;

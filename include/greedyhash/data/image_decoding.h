@@ -17,6 +17,9 @@ struct ImageLoadOptions {
   // Random or centre crops to the network's input size happen later, on the device.
   int64_t resize_size = 0;
   int num_threads = 0;  // decoding threads; 0 = one per hardware thread
+  // Keep the images as files, decoded batch by batch (streamed_images.h), instead of
+  // decoding them all now; resize_size then scales the whole image (no square is cut).
+  bool stream = false;
 };
 
 // Decodes JPEG/PNG files (OpenCV; EXIF orientation ignored, as PIL does) in parallel

@@ -16,6 +16,7 @@ namespace greedyhash {
 struct ListEntry {
   std::string path;
   std::vector<uint8_t> label;
+  int64_t line = 0;  // in its list file, counted from 1
 };
 
 // Parses a list file of the deep-hashing community (NUS-WIDE, MS-COCO, ImageNet-100):
@@ -33,8 +34,9 @@ struct ListDataSpec {
   std::filesystem::path query_list;  // the "test" list of those data sets
   std::filesystem::path database_list;
   int64_t num_classes = 0;  // 0: taken from the first line of the train list
-  // Stored size: shorter side scaled to 256, centre 256 x 256 square, so that a random
-  // (training) or centre (evaluation) 224 crop can be cut on the device.
+  // Shorter side scaled to 256; held in memory, the centre 256 x 256 square is kept, so
+  // that a random (training) or centre (evaluation) 224 crop can be cut on the device;
+  // streamed (load.stream), the whole image, from which the crop is cut per batch.
   ImageLoadOptions load{256, 0};
 };
 
@@ -42,6 +44,8 @@ struct ListDataSpec {
 // (an image listed in several lists, e.g. train images that are also in the database,
 // is stored once; listing it with two different labels is an error), and the split
 // they define (protocol Lists, seed 0, lists ascending). Class names are "0", "1", ...
+// Every image file must exist: a missing one throws greedyhash::Error naming the list
+// file and line, before anything is decoded.
 struct ListDataset {
   ImageDataset dataset;
   Split split;
