@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Evaluates every bit length's run (or those in BITS) and prints a summary table.
-# Usage: BITS="12 24 32 48" scripts/eval.sh [extra greedyhash_eval flags, e.g. --output-dir DIR]
+# Evaluates every bit length's run of a data set's presets (or those in BITS).
+# Usage: [SET=cifar10-1|imagenet100|nuswide21|coco] [BITS="16 32"] scripts/eval.sh \
+#          [extra greedyhash_eval flags, e.g. --output-dir DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/preset_bits.sh
 bin=${GREEDYHASH_BIN:-build/apps}
-for bit in ${BITS:-12 24 32 48}; do
-  echo "=== evaluating ${bit} bits"
+bits=$(preset_bits "${SET:-cifar10-1}")
+for bit in $bits; do
+  echo "=== evaluating ${SET:-cifar10-1}, ${bit} bits"
   "$bin/greedyhash_eval" --bit "$bit" "$@"
 done

@@ -134,6 +134,22 @@ std::vector<ConfigKey> make_keys() {
           "what best.pt is chosen on: validation (held-out queries), or query (the test "
           "queries, as the public implementations do; biases the reported mAP upwards)",
           &Config::select),
+      key("image_pipeline", T::String,
+          "memory (decode every image once and hold it), stream (decode batch by batch from the "
+          "files with one worker per core; memory stays flat however large the data set; the "
+          "random crop spans the whole resized image), or auto (stream list-file data sets, "
+          "hold CIFAR-10 in memory)",
+          &Config::image_pipeline),
+      key("image_cache", T::String,
+          "streamed images: a file holding them decoded and resized, read through mmap so "
+          "that epochs and evaluations skip JPEG decoding (about 260 KB per image at 256 px); "
+          "made on first use, refused when the images changed (empty = none)",
+          &Config::image_cache, kTrainApp | kEvalApp),
+      key("multi_label_loss", T::String,
+          "multi-label data: bce (sigmoid cross-entropy over every label; default) or argmax "
+          "(softmax cross-entropy on the first label of each image only, as DeepHash-pytorch "
+          "trains GreedyHash; to reproduce its numbers)",
+          &Config::multi_label_loss),
       key("method", T::String,
           "supervised (classifier on the codes, labels needed) or unsupervised (the hash layer "
           "alone learns to keep the features' cosine similarities; on a frozen backbone's "
@@ -293,6 +309,12 @@ void validate_config(const Config& c, const std::string& source) {
   bound("val_database_size", c.val_database_size, 0, kMaxCount, " (0 = the whole database)");
   if (c.select != "validation" && c.select != "query") {
     fail("select", "must be validation or query; got '" + c.select + "'");
+  }
+  if (c.image_pipeline != "auto" && c.image_pipeline != "memory" && c.image_pipeline != "stream") {
+    fail("image_pipeline", "must be auto, memory or stream; got '" + c.image_pipeline + "'");
+  }
+  if (c.multi_label_loss != "bce" && c.multi_label_loss != "argmax") {
+    fail("multi_label_loss", "must be bce or argmax; got '" + c.multi_label_loss + "'");
   }
   if (c.method != "supervised" && c.method != "unsupervised") {
     fail("method", "must be supervised or unsupervised; got '" + c.method + "'");

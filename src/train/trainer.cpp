@@ -267,6 +267,14 @@ class Training {
           config_.eval_every);
     }
     log_.info("allocator: {}", allocator_description());
+    log_.info("images: {}", data_.dataset.streamed
+                                ? "streamed, decoded batch by batch by the loader's workers"
+                                : "held in memory, decoded once");
+    if (data_.dataset.multi_label()) {
+      log_.info("multi-label data: {}", config_.multi_label_loss == "bce"
+                                            ? "sigmoid cross-entropy over every label"
+                                            : "cross-entropy on each image's first label");
+    }
     if (dist_.enabled()) {
       log_.info("data-parallel: rank {} of {} ({}), global batch {}", dist_.rank(),
                 dist_.world_size(), dist_.backend_name(), config_.batch_size * dist_.world_size());
@@ -275,7 +283,7 @@ class Training {
 
   TrainingStepOptions step_options() const {
     TrainingStepOptions options = training_step_options(config_, device_);
-    options.multi_label = data_.dataset.multi_label();
+    options.multi_label = data_.dataset.multi_label() && config_.multi_label_loss == "bce";
     return options;
   }
 

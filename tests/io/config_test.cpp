@@ -90,6 +90,9 @@ TEST(Config, KeysAreTheFixedInterfaceNames) {
                                              "val_per_class",
                                              "val_database_size",
                                              "select",
+                                             "image_pipeline",
+                                             "image_cache",
+                                             "multi_label_loss",
                                              "method",
                                              "features",
                                              "feature_dropout",
@@ -237,10 +240,10 @@ TEST(Config, KeysSayWhichAppsTakeThem) {
   for (const auto& k : config_keys()) {
     EXPECT_TRUE(k.apps & kTrainApp) << k.name << ": greedyhash_train takes every key";
     const bool reader = k.apps & (kEvalApp | kPredictApp | kExportApp | kIndexApp | kSearchApp);
-    const bool expected_reader = k.name == "bit" || k.name == "output_dir" ||
-                                 k.name == "data_dir" || k.name == "device" ||
-                                 k.name == "threads" || k.name == "precision" ||
-                                 k.name == "map_topk" || k.name == "features";
+    const bool expected_reader =
+        k.name == "bit" || k.name == "output_dir" || k.name == "data_dir" || k.name == "device" ||
+        k.name == "threads" || k.name == "precision" || k.name == "map_topk" ||
+        k.name == "features" || k.name == "image_cache";
     EXPECT_EQ(reader, expected_reader) << k.name;
   }
 }

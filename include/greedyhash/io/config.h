@@ -40,6 +40,19 @@ struct Config {
   int64_t val_per_class = 100;
   int64_t val_database_size = 0;
   std::string select = "validation";
+  // How images reach the loader: "memory" (all decoded once, then gathered per batch),
+  // "stream" (decoded batch by batch from their files by loader workers: memory does not
+  // grow with the data set), or "auto": stream list-file data sets (ImageNet-100,
+  // NUS-WIDE, MS-COCO: 22-30 GB decoded), hold CIFAR-10 (184 MB) in memory.
+  std::string image_pipeline = "auto";
+  // Streamed images: a packed copy (packed_images.h) to read instead of decoding JPEGs;
+  // made on first use, refused when stale. "" = none.
+  std::string image_cache;
+  // The classification term on multi-label data (NUS-WIDE, MS-COCO): "bce" (sigmoid
+  // binary cross-entropy over every label) or "argmax" (cross-entropy on each row's first
+  // label, what the public implementations do; kept to reproduce them). Single-label data
+  // always uses cross-entropy.
+  std::string multi_label_loss = "bce";
   // "supervised" (docs/PROTOCOL.md section 1) or "unsupervised" (section 7: the hash layer
   // alone, on a frozen backbone's features or on an embedding matrix).
   std::string method = "supervised";
