@@ -35,18 +35,6 @@ at::Tensor read_streamed_image(const StreamedImages& images, int64_t /*row*/) {
   return decode_image_files(images.files);
 }
 
-std::shared_ptr<const PackedImages> PackedImages::open(const std::filesystem::path& file,
-                                                       const StreamedImages& /*images*/) {
-  throw Error("cannot read packed images " + file.string() +
-              ": greedyhash was built with GREEDYHASH_WITH_OPENCV=OFF; rebuild with OpenCV");
-}
-
-PackedImages::~PackedImages() = default;
-
-const uint8_t* PackedImages::pixels(int64_t /*i*/, int& /*height*/, int& /*width*/) const {
-  return nullptr;
-}
-
 void write_packed_images(const StreamedImages& images, const std::filesystem::path& /*file*/,
                          int /*threads*/,
                          const std::function<void(int64_t, int64_t)>& /*progress*/) {
