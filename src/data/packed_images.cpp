@@ -80,11 +80,15 @@ std::shared_ptr<const PackedImages> PackedImages::open(const fs::path& file,
                 std::to_string(images.resize_size) + " (key " + hex(expected) +
                 "): files were added, removed or changed" + rebuild);
   }
-  // Every image must lie inside the pixel section, so that pixels() can trust the index.
+  // Every image must be non-empty and lie inside the pixel section, so that pixels() can
+  // trust the index. Compared without sums or products that could wrap around 2^64.
   for (int64_t i = 0; i < pack->count_; ++i) {
     const uint8_t* entry = pack->index_ + static_cast<size_t>(i) * kIndexEntryBytes;
-    const uint64_t bytes = uint64_t{get_le32(entry + 8)} * get_le32(entry + 12) * 3;
-    if (get_le64(entry) < kHeaderBytes || get_le64(entry) + bytes > index_offset) {
+    const uint64_t offset = get_le64(entry);
+    const uint64_t height = get_le32(entry + 8);
+    const uint64_t width = get_le32(entry + 12);
+    if (height == 0 || width == 0 || offset < kHeaderBytes || offset > index_offset ||
+        height * width > (index_offset - offset) / 3) {
       throw Error("packed images " + file.string() + " has an inconsistent index" + rebuild);
     }
   }

@@ -92,6 +92,44 @@ TEST(PackedImages, StaleOrBrokenPacksAreRefusedWithTheFix) {
                {"absent.pack", "cannot open"});
 }
 
+// Writes `value` (little-endian, `width` bytes) at `at` of a copy of `bytes`.
+std::string with_field(std::string bytes, size_t at, uint64_t value, int width) {
+  for (int i = 0; i < width; ++i) bytes[at + i] = static_cast<char>(value >> (8 * i));
+  return bytes;
+}
+
+TEST(PackedImages, IndexEntriesOutsideThePixelsAreRefused) {
+  const auto folder = fresh_test_folder("packed_index");
+  const auto images = assorted_images(folder, 3);
+  const auto pack = folder / "images.pack";
+  write_packed_images(images, pack);
+  const std::string bytes = read_file_bytes(pack);
+  // The trailer's first 8 bytes: where the index starts; entry i at 16 i from there, as
+  // offset (64 bits), height and width (32 bits each).
+  uint64_t index = 0;
+  for (int i = 7; i >= 0; --i)
+    index = index << 8 | static_cast<uint8_t>(bytes[bytes.size() - 16 + i]);
+  const size_t entry1 = static_cast<size_t>(index) + 16;
+  const struct {
+    const char* what;
+    std::string bytes;
+  } broken[] = {
+      // Offset + size would wrap around 2^64 and look in range.
+      {"offset near 2^64", with_field(bytes, entry1, ~uint64_t{0} - 7, 8)},
+      // Height x width x 3 would wrap around 2^64.
+      {"huge extents",
+       with_field(with_field(bytes, entry1 + 8, 0xffffffffu, 4), entry1 + 12, 0xffffffffu, 4)},
+      {"an offset inside the header", with_field(bytes, entry1, 8, 8)},
+      {"an empty image", with_field(bytes, entry1 + 8, 0, 4)},
+  };
+  for (const auto& item : broken) {
+    SCOPED_TRACE(item.what);
+    std::ofstream(folder / "broken.pack", std::ios::binary | std::ios::trunc) << item.bytes;
+    expect_error([&] { PackedImages::open(folder / "broken.pack", images); },
+                 {"broken.pack", "inconsistent index", "delete it"});
+  }
+}
+
 TEST(PackedImages, AFailedWriteLeavesNoFile) {
   const auto folder = fresh_test_folder("packed_failed");
   auto images = assorted_images(folder, 300);  // more than one round of 256 images
