@@ -1,8 +1,9 @@
 #pragma once
 
 // The OpenCV steps shared by the readers of image files (image_decoding.cpp for whole data
-// sets held in memory, streamed_images.cpp for batches decoded on demand). Private to
-// src/data/: OpenCV's headers stay out of the public ones.
+// sets held in memory, streamed_images.cpp for batches decoded on demand,
+// packed_images_writer.cpp for a packed copy). Private to src/data/: OpenCV's headers stay
+// out of the public ones.
 
 #include <cstdint>
 #include <filesystem>
