@@ -63,9 +63,12 @@ std::shared_ptr<const PackedImages> PackedImages::open(const fs::path& file,
   }
   pack->count_ = static_cast<int64_t>(get_le64(data + 8));
   const uint64_t index_offset = get_le64(trailer);
-  if (pack->count_ < 0 || index_offset < kHeaderBytes ||
-      index_offset + static_cast<uint64_t>(pack->count_) * kIndexEntryBytes + kTrailerBytes !=
-          pack->length_) {
+  // The index fills the bytes between its offset and the trailer exactly; compared
+  // without sums or products that could wrap around 2^64.
+  const uint64_t index_end = pack->length_ - kTrailerBytes;
+  if (pack->count_ < 0 || index_offset < kHeaderBytes || index_offset > index_end ||
+      (index_end - index_offset) % kIndexEntryBytes != 0 ||
+      (index_end - index_offset) / kIndexEntryBytes != static_cast<uint64_t>(pack->count_)) {
     throw Error("packed images " + file.string() + " has an inconsistent index" + rebuild);
   }
   pack->index_ = data + index_offset;
@@ -81,7 +84,7 @@ std::shared_ptr<const PackedImages> PackedImages::open(const fs::path& file,
                 "): files were added, removed or changed" + rebuild);
   }
   // Every image must be non-empty and lie inside the pixel section, so that pixels() can
-  // trust the index. Compared without sums or products that could wrap around 2^64.
+  // trust the index; compared without wrapping, as above.
   for (int64_t i = 0; i < pack->count_; ++i) {
     const uint8_t* entry = pack->index_ + static_cast<size_t>(i) * kIndexEntryBytes;
     const uint64_t offset = get_le64(entry);

@@ -100,10 +100,11 @@ std::string with_field(std::string bytes, size_t at, uint64_t value, int width) 
 
 TEST(PackedImages, IndexEntriesOutsideThePixelsAreRefused) {
   const auto folder = fresh_test_folder("packed_index");
-  const auto images = assorted_images(folder, 3);
+  const auto images = assorted_images(folder, 5);
   const auto pack = folder / "images.pack";
   write_packed_images(images, pack);
   const std::string bytes = read_file_bytes(pack);
+  const std::string trailer = bytes.substr(bytes.size() - 16);
   // The trailer's first 8 bytes: where the index starts; entry i at 16 i from there, as
   // offset (64 bits), height and width (32 bits each).
   uint64_t index = 0;
@@ -121,6 +122,10 @@ TEST(PackedImages, IndexEntriesOutsideThePixelsAreRefused) {
        with_field(with_field(bytes, entry1 + 8, 0xffffffffu, 4), entry1 + 12, 0xffffffffu, 4)},
       {"an offset inside the header", with_field(bytes, entry1, 8, 8)},
       {"an empty image", with_field(bytes, entry1 + 8, 0, 4)},
+      // Header and trailer alone, the index said to start 16 bytes before 2^64: the offset
+      // plus 5 entries and the trailer wraps around to the file's 80 bytes.
+      {"an index offset that wraps",
+       with_field(bytes.substr(0, 64) + trailer, 64, ~uint64_t{0} - 15, 8)},
   };
   for (const auto& item : broken) {
     SCOPED_TRACE(item.what);
