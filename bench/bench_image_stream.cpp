@@ -5,11 +5,9 @@
 // memory (all decoded first), or streamed from a packed copy (--pack: made first when
 // missing, its making timed apart). Nothing is done with the batches: this is the loader alone,
 // as bench/reference/torchvision_loader.py times torchvision's DataLoader. Prints JSON.
-#include <sys/resource.h>
-
 #include <chrono>
-#include <fstream>
 #include <iostream>
+#include <thread>
 
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
@@ -24,27 +22,12 @@
 #include "greedyhash/runtime/allocator.h"
 #include "greedyhash/runtime/stopwatch.h"
 #include "json_stdout.h"
+#include "process_memory.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using greedyhash::seconds_since;
-
-double peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux: KiB
-}
-
-// A field of /proc/self/status in MB ("VmRSS": all resident memory; "RssAnon": without
-// the file pages mapped from the pack, which the kernel may drop and read again).
-double status_mb(const std::string& field) {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;
-  }
-  return 0.0;
-}
 
 struct Settings {
   fs::path list;

@@ -5,8 +5,6 @@
 // Sizes follow the reference: the split is drawn per class (100 query / 500 train per
 // class), then --train-images / --database-size / --query-size keep N evenly spaced items
 // list[floor(i * len / N)] of each ascending list (a prefix would be one or two classes).
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -37,18 +35,13 @@
 #include "greedyhash/runtime/threads.h"
 #include "greedyhash/train/training_step.h"
 #include "json_stdout.h"
+#include "process_memory.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using greedyhash::seconds_since;
 using Clock = std::chrono::steady_clock;
-
-double peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux: KiB
-}
 
 void synchronize(c10::Device device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? 0 : device.index());
